@@ -1,0 +1,96 @@
+/* promscope validate: strict format check; every error reported. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "parse_opts.h"
+
+static const char validate_options[] =
+    "  --format F            auto (default), text, text-0.0.4, text-1.0.0 or openmetrics\n"
+    "  --output FORMAT       text (default), json or github\n"
+    "  --strict              warnings (missing final newline, interleaved families in text\n"
+    "                        formats) become errors\n"
+    PARSE_LIMIT_OPTIONS_HELP
+    "  -h, --help            show this help\n";
+
+int cmd_validate(int argc, char **argv)
+{
+    const struct cli_command *self = cli_find_command("validate");
+    psc_parse_opts popts;
+    psc_parse_opts_init(&popts);
+    enum cli_diag_format ofmt = CLI_DIAG_TEXT;
+    struct cli_net_opts net;
+    cli_net_opts_init(&net);
+    enum { O_FORMAT = 1000, O_OUTPUT, O_STRICT, PARSE_LIMIT_OPTION_IDS };
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, O_FORMAT},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"strict", no_argument, NULL, O_STRICT},
+        PARSE_LIMIT_OPTIONS,
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_FORMAT:
+            if (cli_parse_format(optarg, &popts.format))
+                return cli_usage_error("validate", "invalid --format '%s'", optarg);
+            break;
+        case O_OUTPUT:
+            if (cli_parse_diag_format(optarg, &ofmt))
+                return cli_usage_error("validate", "invalid --output '%s': expected text, json or github", optarg);
+            break;
+        case O_STRICT:
+            popts.flags |= PSC_PARSE_STRICT;
+            break;
+        case 'h':
+            cli_print_command_help(stdout, self, validate_options);
+            return cli_finish(EXIT_OK);
+        default:
+            if ((rc = cli_parse_limit_option(c, optarg, &popts, "validate")) >= 0) {
+                if (rc)
+                    return rc;
+                break;
+            }
+            return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("validate", "missing INPUT (a path, '-' for stdin, or a URL)");
+
+    int status = EXIT_OK;
+    struct cli_diag_printer pr;
+    cli_diag_begin(&pr, stdout, ofmt);
+    for (int i = optind; i < argc; i++) {
+        struct cli_input in;
+        if ((rc = cli_input_load(argv[i], &net, &in)) != EXIT_OK) {
+            cli_input_release(&in);
+            status = EXIT_RUNTIME;
+            continue;
+        }
+        psc_parse_opts o = popts;
+        if (o.format == PSC_FORMAT_AUTO)
+            o.format = in.format;
+        psc_diag_list diags;
+        psc_diag_list_init(&diags);
+        psc_status st = psc_validate_buffer(in.data, in.len, &o, &diags);
+        if (st == PSC_E_NOMEM) {
+            cli_errorf("%s: out of memory", in.source);
+            if (status == EXIT_OK || status == EXIT_FINDINGS)
+                status = EXIT_RUNTIME;
+        } else {
+            psc_diag_list_sort(&diags);
+            cli_diag_print(&pr, in.source, &diags);
+            if (diags.nerrors && status == EXIT_OK)
+                status = EXIT_FINDINGS;
+        }
+        psc_diag_list_release(&diags);
+        cli_input_release(&in);
+    }
+    cli_diag_end(&pr);
+    cli_net_opts_release(&net);
+    return cli_finish(status);
+}

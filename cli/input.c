@@ -1,0 +1,133 @@
+/*
+ * Loading an INPUT: a regular file is mapped (no copy, no size cap: its size
+ * is known); stdin, pipes and character devices are read up to --max-size
+ * (BAD-INPUTS A14); http(s) URLs are scraped (cli_fetch_url, cli/fetch.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+bool cli_is_url(const char *arg)
+{
+    return strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0;
+}
+
+static int read_stream(int fd, const char *source, unsigned long long max, struct cli_input *in)
+{
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        cli_errorf("%s: out of memory", source);
+        return EXIT_RUNTIME;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= max + 1) {
+                free(buf);
+                cli_errorf("%s: input exceeds the --max-size limit of %llu bytes", source, max);
+                return EXIT_RUNTIME;
+            }
+            size_t nc = cap * 2;
+            if (nc > max + 1)
+                nc = (size_t)max + 1;
+            char *nb = realloc(buf, nc);
+            if (!nb) {
+                free(buf);
+                cli_errorf("%s: out of memory", source);
+                return EXIT_RUNTIME;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            cli_errorf("%s: %s", source, strerror(e));
+            return EXIT_RUNTIME;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > max) {
+            free(buf);
+            cli_errorf("%s: input exceeds the --max-size limit of %llu bytes", source, max);
+            return EXIT_RUNTIME;
+        }
+    }
+    in->owned = buf;
+    in->data = buf;
+    in->len = len;
+    return EXIT_OK;
+}
+
+int cli_input_load(const char *arg, const struct cli_net_opts *net, struct cli_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->format = PSC_FORMAT_AUTO;
+    unsigned long long max = net && net->max_size ? net->max_size : 64ull << 20;
+    if (cli_is_url(arg))
+        return cli_fetch_url(arg, net, in);
+    if (strcmp(arg, "-") == 0) {
+        in->source = strdup("<stdin>");
+        if (!in->source)
+            return EXIT_RUNTIME;
+        return read_stream(STDIN_FILENO, in->source, max, in);
+    }
+    in->source = strdup(arg);
+    if (!in->source)
+        return EXIT_RUNTIME;
+    int fd = open(arg, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_errorf("%s: %s", arg, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        cli_errorf("%s: %s", arg, strerror(e));
+        return EXIT_RUNTIME;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        cli_errorf("%s: is a directory", arg);
+        return EXIT_RUNTIME;
+    }
+    int rc;
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            rc = read_stream(fd, arg, (unsigned long long)st.st_size, in);
+        } else {
+            madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+            in->map = m;
+            in->map_len = (size_t)st.st_size;
+            in->data = m;
+            in->len = (size_t)st.st_size;
+            rc = EXIT_OK;
+        }
+    } else {
+        rc = read_stream(fd, arg, max, in);
+    }
+    close(fd);
+    return rc;
+}
+
+void cli_input_release(struct cli_input *in)
+{
+    if (in->map)
+        munmap(in->map, in->map_len);
+    free(in->owned);
+    free(in->source);
+    free(in->content_type);
+    memset(in, 0, sizeof *in);
+}

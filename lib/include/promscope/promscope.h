@@ -1,0 +1,10 @@
+/* promscope/promscope.h - umbrella header of libpromscope. */
+#ifndef PROMSCOPE_H
+#define PROMSCOPE_H
+#include "common.h"
+#include "codes.h"
+#include "diag.h"
+#include "parse.h"
+#include "model.h"
+#include "write.h"
+#endif

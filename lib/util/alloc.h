@@ -1,0 +1,23 @@
+/*
+ * Internal: every heap allocation of the library goes through these, so that
+ * the out-of-memory tests (tests/test_oom.c) can fail allocation N, then N+1,
+ * until the operation succeeds (the SQLite method, BAD-INPUTS E6).
+ */
+#ifndef PSC_UTIL_ALLOC_H
+#define PSC_UTIL_ALLOC_H
+#include <stddef.h>
+
+void *psc_malloc(size_t n);
+void *psc_calloc(size_t n, size_t size);
+void *psc_realloc(void *p, size_t n);
+void psc_free(void *p);
+/* Grow *p (an array of *cap elements of size elem) to hold at least need
+ * elements, doubling. Returns 0 on success, -1 when out of memory (then *p
+ * and *cap are unchanged). */
+int psc_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* Test hook: fail the n-th allocation from now (1-based) and every later one
+ * while fail_all is set; 0 disables. Not thread-safe; tests only. */
+void psc_alloc_fail_after(long n);
+long psc_alloc_count(void);
+#endif
