@@ -7,4 +7,5 @@
 #include "parse.h"
 #include "model.h"
 #include "write.h"
+#include "scrape.h"
 #endif
