@@ -16,7 +16,10 @@ int psc_buf_reserve(psc_buf *b, size_t extra)
 {
     if (extra > (size_t)-1 - b->len - 1)
         return -1;
-    return psc_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1);
+    if (psc_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1))
+        return -1;
+    b->data[b->len] = '\0'; /* the buffer is always a C string */
+    return 0;
 }
 
 int psc_buf_append(psc_buf *b, const void *p, size_t n)

@@ -138,3 +138,37 @@ int psc_hidx_insert(psc_hidx *h, uint64_t hash, uint32_t id)
     h->count++;
     return 0;
 }
+
+psc_fp psc_hash128(const void *data, size_t n, psc_fp seed)
+{
+    const unsigned char *p = data;
+    const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                   k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull,
+                   k4 = 0x1d8e4e27c47d124full, k5 = 0x9e3779b97f4a7c15ull;
+    uint64_t ha = seed.a ^ mum(seed.a ^ k0, (uint64_t)n ^ k1);
+    uint64_t hb = seed.b ^ mum(seed.b ^ k3, (uint64_t)n ^ k4);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        uint64_t x = rd64(p + i), y = rd64(p + i + 8);
+        ha = mum(x ^ k1 ^ ha, y ^ k2 ^ seed.a);
+        hb = mum(x ^ k4 ^ hb, y ^ k5 ^ seed.b);
+    }
+    uint64_t a = 0, b = 0;
+    size_t rest = n - i;
+    if (rest >= 8) {
+        a = rd64(p + i);
+        b = rd64(p + n - 8);
+    } else if (rest >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p + i, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (rest > 0) {
+        a = ((uint64_t)p[i] << 16) | ((uint64_t)p[i + rest / 2] << 8) | p[n - 1];
+    }
+    psc_fp r;
+    r.a = mum(k1 ^ (uint64_t)n, mum(a ^ k1 ^ ha, b ^ k2 ^ seed.a));
+    r.b = mum(k4 ^ (uint64_t)n, mum(a ^ k4 ^ hb, b ^ k5 ^ seed.b));
+    return r;
+}

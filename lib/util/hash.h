@@ -13,6 +13,24 @@
 
 uint64_t psc_hash_seed(void);
 uint64_t psc_hash_bytes(const void *p, size_t n, uint64_t seed);
+/* 128-bit fingerprint: two 64-bit lanes computed in one pass with
+ * independent constants, so that identity checks by fingerprint have a
+ * collision probability near 2^-128 per pair. */
+typedef struct psc_fp {
+    uint64_t a, b;
+} psc_fp;
+psc_fp psc_hash128(const void *p, size_t n, psc_fp seed);
+static inline psc_fp psc_fp_add(psc_fp x, psc_fp y)
+{
+    psc_fp r = {x.a + y.a, x.b + y.b};
+    return r;
+}
+static inline psc_fp psc_fp_sub(psc_fp x, psc_fp y)
+{
+    psc_fp r = {x.a - y.a, x.b - y.b};
+    return r;
+}
+
 /* Combine two hashes (order-sensitive). */
 static inline uint64_t psc_hash_mix(uint64_t h, uint64_t v)
 {

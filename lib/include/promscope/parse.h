@@ -48,7 +48,9 @@ PSC_API psc_format psc_format_detect(const char *buf, size_t len);
 /**
  * Map an HTTP Content-Type value to a format: application/openmetrics-text
  * (version 1.0.0 or absent) -> OpenMetrics 1.0; text/plain with version
- * 0.0.4 or no version -> text 0.0.4; text/plain version=1.0.0 -> text 1.0.0.
+ * 0.0.4 -> text 0.0.4; text/plain with version=1.0.0 or no version -> text
+ * 1.0.0 (exposition_formats.md "Basic info": a missing version means the most
+ * recent text format). Other parameters (charset, escaping) are ignored.
  * Parameters are case-insensitive and may come in any order. Returns
  * PSC_FORMAT_AUTO when the type is missing, unparsable or unsupported.
  */

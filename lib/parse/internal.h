@@ -1,0 +1,32 @@
+/* Internal declarations shared by the parser sources (not installed). */
+#ifndef PSC_PARSE_INTERNAL_H
+#define PSC_PARSE_INTERNAL_H
+
+#include "promscope/parse.h"
+#include "util/alloc.h"
+
+/* Number grammar of psc_parse_double; allow_special: NaN/Inf spellings
+ * (values), false for OpenMetrics timestamps. */
+psc_status psc_parse_number(const char *s, size_t n, bool allow_special, double *out);
+/* Go ParseInt(s, 10, 64): [+-]digits. PSC_E_SYNTAX or PSC_E_LIMIT (range). */
+psc_status psc_parse_int64(const char *s, size_t n, int64_t *out);
+
+/* Character classes. */
+extern const unsigned char psc_cc[256];
+enum {
+    CC_MNAME0 = 1,  /* [a-zA-Z_:] */
+    CC_MNAME = 2,   /* [a-zA-Z0-9_:] */
+    CC_LNAME0 = 4,  /* [a-zA-Z_] */
+    CC_LNAME = 8,   /* [a-zA-Z0-9_] */
+    CC_QSPECIAL = 16, /* '"', '\\', >= 0x80 inside quoted strings */
+    CC_BLANK = 32,  /* ' ', '\t' */
+};
+
+/* Length of the valid UTF-8 sequence at p (n bytes left); 0 when invalid.
+ * *truncated is set when the sequence was cut by the end of the input. */
+size_t psc_utf8_seq(const unsigned char *p, size_t n, bool *truncated);
+
+/* True when the name is a legacy metric name [a-zA-Z_:][a-zA-Z0-9_:]*. */
+bool psc_is_legacy_metric_name(const char *s, size_t n);
+bool psc_is_legacy_label_name(const char *s, size_t n);
+#endif

@@ -1,0 +1,994 @@
+/*
+ * The streaming validator (promscope/parse.h): rules that need more than one
+ * line.
+ *
+ * OpenMetrics 1.0 (reference/OpenMetrics-1.0.md): "MetricFamily" (unique
+ * names, no interleaving, metadata first and once, "Suffixes" clashes),
+ * "Unit", "Metric" (unique label sets, MetricPoints with increasing
+ * timestamps, not interleaved), "Metric types" (counter, histogram,
+ * gaugehistogram, summary, stateset, info rules), "Exemplars".
+ * Prometheus text (reference/exposition_formats.md): "Grouping and sorting"
+ * (one group per metric; unique name+labels) and "Histograms and summaries".
+ *
+ * Identity of series and metrics is a 128-bit seeded fingerprint of the
+ * label set (order-independent sum of per-label hashes), so memory is
+ * O(families + metrics/series of the current family) and independent of the
+ * rest of the input.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "parse/internal.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/hash.h"
+
+#define NONE UINT32_MAX
+
+typedef struct vfam {
+    const char *name;
+    size_t len;
+    psc_metric_type type;
+    bool has_type, has_help, has_unit, samples_seen, warned;
+    bool claimless; /* a second family of an already used name: claims nothing */
+    psc_str unit;
+    uint64_t line;
+} vfam;
+
+typedef struct claim {
+    uint32_t fam;
+    const char *name;
+    size_t len;
+} claim;
+
+/* State of one metric (label set) of the current family. */
+typedef struct mstate {
+    psc_fp fp;
+    uint64_t line;
+    /* the current MetricPoint */
+    unsigned kinds;        /* bit per psc_sample_kind seen in this point */
+    bool ts_set, has_ts;   /* timestamp presence decided for this metric */
+    double ts;             /* last timestamp */
+    uint64_t kind_line[11];
+    /* histogram / gaugehistogram */
+    bool any_bucket, has_inf, neg_bucket, has_count, has_sum;
+    double last_le, last_bucket, inf_value, count, sum;
+    uint64_t inf_line, count_line, sum_line, last_bucket_line;
+    /* summary quantiles of this point (bounded list) */
+    double last_q;
+    bool any_q;
+    uint32_t nq;
+    double q[16];
+} mstate;
+
+typedef struct sseen {
+    psc_fp fp;
+    uint64_t line;
+} sseen;
+
+struct psc_validator {
+    psc_format fmt;
+    bool om, strict;
+    psc_diag_list *d;
+    psc_fp seed;
+    psc_arena arena;
+    vfam *fams;
+    size_t nfams, capf;
+    claim *claims;
+    size_t nclaims, capc;
+    psc_hidx claim_idx;
+    uint32_t cur;
+    bool tainted;         /* a parse error hit the current family */
+    /* per family */
+    mstate *ms;
+    size_t nms, capms;
+    psc_hidx ms_idx;
+    uint32_t cur_metric;
+    sseen *ser;
+    size_t nser, capser;
+    psc_hidx ser_idx;
+    /* lookup context */
+    const char *key;
+    size_t keylen;
+    psc_fp keyfp;
+};
+
+/* --------------------------------------------------------------- helpers */
+
+static psc_status addf(psc_validator *v, psc_code code, const char *metric, size_t mlen,
+                       uint64_t line, uint64_t col, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+
+static psc_status addf(psc_validator *v, psc_code code, const char *metric, size_t mlen,
+                       uint64_t line, uint64_t col, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    psc_str m = {metric, mlen};
+    return psc_diag_add(v->d, PSC_SEV_ERROR, psc_code_name(code), m, 0, line, col, "%s", msg);
+}
+
+static psc_status warnf(psc_validator *v, psc_code code, const char *metric, size_t mlen,
+                        uint64_t line, uint64_t col, const char *msg)
+{
+    psc_str m = {metric, mlen};
+    return psc_diag_add(v->d, v->strict ? PSC_SEV_ERROR : PSC_SEV_WARNING, psc_code_name(code), m,
+                        0, line, col, "%s", msg);
+}
+
+/* Escaped, bounded rendering of a name for messages. */
+static const char *nm(char *dst, size_t cap, const char *s, size_t n)
+{
+    psc_buf b = {0};
+    if (psc_buf_append_escaped(&b, s, n, 80) || !b.data)
+        snprintf(dst, cap, "?");
+    else
+        snprintf(dst, cap, "%s", b.data);
+    psc_buf_release(&b);
+    return dst;
+}
+
+psc_validator *psc_validator_new(psc_format format, const psc_parse_opts *opts, psc_diag_list *diags)
+{
+    psc_validator *v = psc_calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    v->fmt = format;
+    v->om = format == PSC_FORMAT_OPENMETRICS_1_0;
+    v->strict = opts && (opts->flags & PSC_PARSE_STRICT);
+    v->d = diags;
+    uint64_t s = psc_hash_seed();
+    v->seed.a = s;
+    v->seed.b = s * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+    psc_arena_init(&v->arena);
+    psc_hidx_init(&v->claim_idx);
+    psc_hidx_init(&v->ms_idx);
+    psc_hidx_init(&v->ser_idx);
+    v->cur = NONE;
+    v->cur_metric = NONE;
+    return v;
+}
+
+void psc_validator_free(psc_validator *v)
+{
+    if (!v)
+        return;
+    psc_arena_release(&v->arena);
+    psc_free(v->fams);
+    psc_free(v->claims);
+    psc_hidx_release(&v->claim_idx);
+    psc_free(v->ms);
+    psc_hidx_release(&v->ms_idx);
+    psc_free(v->ser);
+    psc_hidx_release(&v->ser_idx);
+    psc_free(v);
+}
+
+/* --------------------------------------------------------------- claims */
+
+static bool claim_eq(void *ctx, uint32_t id)
+{
+    psc_validator *v = ctx;
+    const claim *c = &v->claims[id];
+    return c->len == v->keylen && memcmp(c->name, v->key, c->len) == 0;
+}
+
+static uint32_t claim_find(psc_validator *v, const char *s, size_t n)
+{
+    v->key = s;
+    v->keylen = n;
+    return psc_hidx_find(&v->claim_idx, psc_hash_bytes(s, n, v->seed.a), claim_eq, v);
+}
+
+static psc_status claim_add(psc_validator *v, uint32_t fam, const char *s, size_t n)
+{
+    if (psc_grow((void **)&v->claims, &v->capc, v->nclaims + 1, sizeof *v->claims))
+        return PSC_E_NOMEM;
+    char *copy = psc_arena_memdup(&v->arena, s, n ? n : 1);
+    if (!copy)
+        return PSC_E_NOMEM;
+    if (psc_hidx_insert(&v->claim_idx, psc_hash_bytes(s, n, v->seed.a), (uint32_t)v->nclaims))
+        return PSC_E_NOMEM;
+    v->claims[v->nclaims].fam = fam;
+    v->claims[v->nclaims].name = copy;
+    v->claims[v->nclaims].len = n;
+    v->nclaims++;
+    return PSC_OK;
+}
+
+static const char *const *suffixes_of(psc_format fmt, psc_metric_type t)
+{
+    static const char *const counter[] = {"_total", "_created", NULL};
+    static const char *const hist[] = {"_bucket", "_count", "_sum", "_created", NULL};
+    static const char *const ghist[] = {"_bucket", "_gcount", "_gsum", NULL};
+    static const char *const summary[] = {"_count", "_sum", "_created", NULL};
+    static const char *const info[] = {"_info", NULL};
+    static const char *const none[] = {NULL};
+    (void)fmt;
+    switch (t) {
+    case PSC_TYPE_COUNTER: return counter;
+    case PSC_TYPE_HISTOGRAM: return hist;
+    case PSC_TYPE_GAUGEHISTOGRAM: return ghist;
+    case PSC_TYPE_SUMMARY: return summary;
+    case PSC_TYPE_INFO: return info;
+    default: return none;
+    }
+}
+
+/* Claim the sample names of family f's type; report clashes. */
+static psc_status claim_type_names(psc_validator *v, uint32_t f, uint64_t line, uint64_t col)
+{
+    vfam *fam = &v->fams[f];
+    for (const char *const *sfx = suffixes_of(v->fmt, fam->type); *sfx; sfx++) {
+        char name[1100];
+        size_t sl = strlen(*sfx);
+        if (fam->len + sl >= sizeof name) {
+            continue; /* names that long cannot be compared cheaply; the family name itself is claimed */
+        }
+        memcpy(name, fam->name, fam->len);
+        memcpy(name + fam->len, *sfx, sl);
+        size_t n = fam->len + sl;
+        uint32_t c = claim_find(v, name, n);
+        if (c != NONE) {
+            if (v->claims[c].fam == f)
+                continue;
+            const vfam *o = &v->fams[v->claims[c].fam];
+            char a[96], b[96], x[96];
+            psc_status st = addf(v, PSC_C_NAME_CLASH, fam->name, fam->len, line, col,
+                                 "%s family '%s' would expose samples named '%s', which clash with "
+                                 "family '%s' (line %llu)",
+                                 psc_metric_type_name(fam->type), nm(a, sizeof a, fam->name, fam->len),
+                                 nm(x, sizeof x, name, n), nm(b, sizeof b, o->name, o->len),
+                                 (unsigned long long)o->line);
+            if (st)
+                return st;
+            continue;
+        }
+        psc_status st = claim_add(v, f, name, n);
+        if (st)
+            return st;
+    }
+    return PSC_OK;
+}
+
+/* --------------------------------------------------------------- families */
+
+static void reset_family_state(psc_validator *v)
+{
+    v->nms = 0;
+    psc_hidx_clear(&v->ms_idx);
+    v->cur_metric = NONE;
+    v->nser = 0;
+    psc_hidx_clear(&v->ser_idx);
+    v->tainted = false;
+}
+
+static bool is_hist(psc_metric_type t)
+{
+    return t == PSC_TYPE_HISTOGRAM || t == PSC_TYPE_GAUGEHISTOGRAM;
+}
+
+/* End-of-MetricPoint checks of a histogram metric. */
+static psc_status finish_point(psc_validator *v, mstate *m)
+{
+    if (v->cur == NONE || v->tainted)
+        goto reset;
+    const vfam *f = &v->fams[v->cur];
+    char a[96];
+    psc_status st = PSC_OK;
+    if (is_hist(f->type) && (m->any_bucket || m->has_count || m->has_sum)) {
+        bool gauge = f->type == PSC_TYPE_GAUGEHISTOGRAM;
+        const char *cnt = gauge ? "_gcount" : "_count", *sum = gauge ? "_gsum" : "_sum";
+        if (!m->has_inf) {
+            st = addf(v, PSC_C_HISTOGRAM_MISSING_INF, f->name, f->len, m->line, 1,
+                      "%s '%s' has no bucket with le=\"+Inf\"", psc_metric_type_name(f->type),
+                      nm(a, sizeof a, f->name, f->len));
+        } else if (m->has_count && !isnan(m->count) && m->count != m->inf_value) {
+            char x[32], y[32];
+            snprintf(x, sizeof x, "%.17g", m->count);
+            snprintf(y, sizeof y, "%.17g", m->inf_value);
+            st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, 1,
+                      "%s of %s '%s' is %s but its le=\"+Inf\" bucket (line %llu) is %s", cnt,
+                      psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), x, (unsigned long long)m->inf_line, y);
+        }
+        if (st)
+            return st;
+        if (v->om) {
+            if (m->has_sum && !m->has_count)
+                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->sum_line, 1,
+                          "%s '%s' has %s but no %s: OpenMetrics requires both or neither",
+                          psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), sum, cnt);
+            else if (m->has_count && !m->has_sum)
+                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, 1,
+                          "%s '%s' has %s but no %s: OpenMetrics requires both or neither",
+                          psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), cnt, sum);
+            else if (!gauge && m->has_sum && m->neg_bucket)
+                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, 1,
+                          "histogram '%s' has buckets with negative thresholds and must not have a _sum",
+                          nm(a, sizeof a, f->name, f->len));
+            else if (gauge && m->has_sum && m->sum < 0 && !m->neg_bucket)
+                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, 1,
+                          "_gsum of gaugehistogram '%s' is negative but no bucket has a negative threshold",
+                          nm(a, sizeof a, f->name, f->len));
+        }
+        if (st)
+            return st;
+    }
+reset:
+    m->kinds = 0;
+    m->any_bucket = m->has_inf = m->neg_bucket = m->has_count = m->has_sum = false;
+    m->any_q = false;
+    m->nq = 0;
+    return PSC_OK;
+}
+
+static psc_status finish_family(psc_validator *v)
+{
+    if (v->cur == NONE)
+        return PSC_OK;
+    for (size_t i = 0; i < v->nms; i++) {
+        psc_status st = finish_point(v, &v->ms[i]);
+        if (st)
+            return st;
+    }
+    reset_family_state(v);
+    return PSC_OK;
+}
+
+static psc_status new_family(psc_validator *v, const char *name, size_t n, psc_metric_type t,
+                             uint64_t line, uint32_t *out)
+{
+    if (v->nfams >= NONE - 1 || psc_grow((void **)&v->fams, &v->capf, v->nfams + 1, sizeof *v->fams))
+        return PSC_E_NOMEM;
+    char *copy = psc_arena_memdup(&v->arena, name, n ? n : 1);
+    if (!copy)
+        return PSC_E_NOMEM;
+    vfam *f = &v->fams[v->nfams];
+    memset(f, 0, sizeof *f);
+    f->name = copy;
+    f->len = n;
+    f->type = t;
+    f->line = line;
+    *out = (uint32_t)v->nfams++;
+    return PSC_OK;
+}
+
+/* Switch to family `name` for a metadata line. */
+static psc_status meta_family(psc_validator *v, const psc_entry *ent, uint32_t *out)
+{
+    char a[96];
+    psc_status st;
+    if (v->cur != NONE) {
+        vfam *f = &v->fams[v->cur];
+        if (f->len == ent->name.len && memcmp(f->name, ent->name.ptr, f->len) == 0) {
+            *out = v->cur;
+            return PSC_OK;
+        }
+    }
+    if ((st = finish_family(v)))
+        return st;
+    uint32_t c = claim_find(v, ent->name.ptr, ent->name.len);
+    if (c != NONE) {
+        uint32_t of = v->claims[c].fam;
+        const vfam *o = &v->fams[of];
+        if (o->len == ent->name.len && memcmp(o->name, ent->name.ptr, o->len) == 0) {
+            st = addf(v, o->samples_seen ? PSC_C_METADATA_AFTER_SAMPLES : PSC_C_DUPLICATE_METADATA,
+                      o->name, o->len, ent->line, ent->name_column,
+                      "%s for '%s' appears again after other families: the family started at line %llu "
+                      "and all its lines must form one group",
+                      psc_entry_kind_name(ent->kind), nm(a, sizeof a, o->name, o->len),
+                      (unsigned long long)o->line);
+        } else {
+            char b[96];
+            st = addf(v, PSC_C_NAME_CLASH, ent->name.ptr, ent->name.len, ent->line, ent->name_column,
+                      "family name '%s' clashes with the samples of %s family '%s' (line %llu)",
+                      nm(a, sizeof a, ent->name.ptr, ent->name.len), psc_metric_type_name(o->type),
+                      nm(b, sizeof b, o->name, o->len), (unsigned long long)o->line);
+        }
+        if (st)
+            return st;
+        /* go on with a fresh family of that name so later lines are checked */
+        if ((st = new_family(v, ent->name.ptr, ent->name.len,
+                             v->om ? PSC_TYPE_UNKNOWN : PSC_TYPE_UNTYPED, ent->line, out)))
+            return st;
+        v->cur = *out;
+        return PSC_OK;
+    }
+    if ((st = new_family(v, ent->name.ptr, ent->name.len, v->om ? PSC_TYPE_UNKNOWN : PSC_TYPE_UNTYPED,
+                         ent->line, out)))
+        return st;
+    if ((st = claim_add(v, *out, ent->name.ptr, ent->name.len)))
+        return st;
+    v->cur = *out;
+    return PSC_OK;
+}
+
+static psc_status unit_checks(psc_validator *v, vfam *f, uint64_t line, uint64_t col)
+{
+    char a[96], b[96];
+    if (!f->has_unit || f->unit.len == 0)
+        return PSC_OK;
+    if (f->has_type && (f->type == PSC_TYPE_INFO || f->type == PSC_TYPE_STATESET))
+        return addf(v, PSC_C_UNIT_NOT_ALLOWED, f->name, f->len, line, col,
+                    "%s family '%s' must have an empty unit", psc_metric_type_name(f->type),
+                    nm(a, sizeof a, f->name, f->len));
+    return PSC_OK;
+    (void)b;
+}
+
+static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
+{
+    uint32_t fi;
+    psc_status st = meta_family(v, ent, &fi);
+    if (st)
+        return st;
+    vfam *f = &v->fams[fi];
+    char a[96];
+    const char *kw = psc_entry_kind_name(ent->kind);
+    if (f->samples_seen) {
+        /* A metadata block for a name whose samples were already seen: two
+         * families share the name (the Go client's gauge 'x' and counter
+         * 'x_total' in OpenMetrics, corpus/README.md). Report it once and
+         * go on with a new family of that name, so that its own lines are
+         * checked and not reported again. */
+        char hint[640] = "";
+        if (v->om)
+            snprintf(hint, sizeof hint,
+                     ": two metric families are named '%s' (in OpenMetrics a counter '%s_total' has the "
+                     "family name '%s', so it clashes with a gauge '%s')",
+                     nm(a, sizeof a, f->name, f->len), a, a, a);
+        st = addf(v, PSC_C_METADATA_AFTER_SAMPLES, f->name, f->len, ent->line, ent->name_column,
+                  "%s for '%s' after its samples (the family started at line %llu)%s", kw,
+                  nm(a, sizeof a, f->name, f->len), (unsigned long long)f->line, hint);
+        if (st)
+            return st;
+        if ((st = finish_family(v)))
+            return st;
+        if ((st = new_family(v, f->name, f->len, v->om ? PSC_TYPE_UNKNOWN : PSC_TYPE_UNTYPED, ent->line, &fi)))
+            return st;
+        v->cur = fi;
+        f = &v->fams[fi];
+        f->claimless = true;
+    }
+    bool *flag = ent->kind == PSC_ENTRY_TYPE ? &f->has_type
+               : ent->kind == PSC_ENTRY_HELP ? &f->has_help : &f->has_unit;
+    if (*flag)
+        return addf(v, PSC_C_DUPLICATE_METADATA, f->name, f->len, ent->line, ent->name_column,
+                    "second %s line for '%s'", kw, nm(a, sizeof a, f->name, f->len));
+    *flag = true;
+    if (ent->kind == PSC_ENTRY_TYPE) {
+        f->type = ent->type;
+        if (!f->claimless && (st = claim_type_names(v, fi, ent->line, ent->name_column)))
+            return st;
+        return unit_checks(v, f, ent->line, ent->name_column);
+    }
+    if (ent->kind == PSC_ENTRY_UNIT) {
+        /* OpenMetrics "Unit": a non-empty unit must be a suffix of the name */
+        f->unit = ent->text;
+        if (ent->text.len) {
+            size_t u = ent->text.len;
+            bool ok = f->len > u + 1 && f->name[f->len - u - 1] == '_' &&
+                      memcmp(f->name + f->len - u, ent->text.ptr, u) == 0;
+            if (!ok) {
+                char b[96];
+                return addf(v, PSC_C_UNIT_MISMATCH, f->name, f->len, ent->line, ent->name_column,
+                            "unit '%s' is not a suffix of the metric name '%s' (expected a name ending in '_%s')",
+                            nm(b, sizeof b, ent->text.ptr, ent->text.len), nm(a, sizeof a, f->name, f->len),
+                            nm(b, sizeof b, ent->text.ptr, ent->text.len));
+            }
+        }
+        return unit_checks(v, f, ent->line, ent->name_column);
+    }
+    return PSC_OK;
+}
+
+/* --------------------------------------------------------------- samples */
+
+static psc_fp label_fp(const psc_validator *v, const psc_label *l)
+{
+    psc_fp h = psc_hash128(l->name.ptr, l->name.len, v->seed);
+    return psc_hash128(l->value.ptr, l->value.len, h);
+}
+
+static bool ms_eq(void *ctx, uint32_t id)
+{
+    psc_validator *v = ctx;
+    return v->ms[id].fp.a == v->keyfp.a && v->ms[id].fp.b == v->keyfp.b;
+}
+
+static bool ser_eq(void *ctx, uint32_t id)
+{
+    psc_validator *v = ctx;
+    return v->ser[id].fp.a == v->keyfp.a && v->ser[id].fp.b == v->keyfp.b;
+}
+
+static bool name_is(psc_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.len == n && memcmp(s.ptr, lit, n) == 0;
+}
+
+static bool is_integer(double x)
+{
+    return isfinite(x) && x == floor(x);
+}
+
+static void render_series(char *dst, size_t cap, const psc_entry *ent)
+{
+    psc_buf b = {0};
+    int r = psc_buf_append_escaped(&b, ent->name.ptr, ent->name.len, 80);
+    if (ent->nlabels) {
+        r |= psc_buf_putc(&b, '{');
+        for (size_t i = 0; i < ent->nlabels && b.len < 200; i++) {
+            if (i)
+                r |= psc_buf_putc(&b, ',');
+            r |= psc_buf_append_escaped(&b, ent->labels[i].name.ptr, ent->labels[i].name.len, 60);
+            r |= psc_buf_append(&b, "=\"", 2);
+            r |= psc_buf_append_escaped(&b, ent->labels[i].value.ptr, ent->labels[i].value.len, 60);
+            r |= psc_buf_putc(&b, '"');
+        }
+        r |= psc_buf_putc(&b, '}');
+    }
+    snprintf(dst, cap, "%s", r || !b.data ? "?" : b.data);
+    psc_buf_release(&b);
+}
+
+/* Find the family of a sample; NONE when the sample is to be skipped. */
+static psc_status sample_family(psc_validator *v, const psc_entry *ent, uint32_t *out,
+                                psc_sample_kind *kind)
+{
+    char a[96], b[96];
+    psc_status st;
+    *out = NONE;
+    if (v->cur != NONE) {
+        vfam *f = &v->fams[v->cur];
+        psc_str fn = {f->name, f->len};
+        if (psc_sample_in_family(v->fmt, f->type, fn, ent->name, kind)) {
+            *out = v->cur;
+            return PSC_OK;
+        }
+        if (v->om && psc_str_eq(fn, ent->name) &&
+            (f->type == PSC_TYPE_COUNTER || f->type == PSC_TYPE_HISTOGRAM ||
+             f->type == PSC_TYPE_GAUGEHISTOGRAM || f->type == PSC_TYPE_INFO)) {
+            static const char *const want[] = {
+                [PSC_TYPE_COUNTER] = "'_total' (and '_created')",
+                [PSC_TYPE_HISTOGRAM] = "'_bucket', '_count', '_sum' or '_created'",
+                [PSC_TYPE_GAUGEHISTOGRAM] = "'_bucket', '_gcount' or '_gsum'",
+                [PSC_TYPE_INFO] = "'_info'",
+            };
+            f->samples_seen = true;
+            return addf(v, PSC_C_INVALID_SAMPLE_NAME, f->name, f->len, ent->line, ent->name_column,
+                        "sample '%s' of %s family '%s' needs a suffix: %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
+                        psc_metric_type_name(f->type), nm(b, sizeof b, f->name, f->len), want[f->type]);
+        }
+    }
+    uint32_t c = claim_find(v, ent->name.ptr, ent->name.len);
+    if (c != NONE) {
+        uint32_t fi = v->claims[c].fam;
+        vfam *f = &v->fams[fi];
+        psc_str fn = {f->name, f->len};
+        if (!psc_sample_in_family(v->fmt, f->type, fn, ent->name, kind))
+            *kind = PSC_SAMPLE_VALUE;
+        if ((st = finish_family(v)))
+            return st;
+        v->cur = fi;
+        if (v->om) {
+            st = addf(v, PSC_C_INTERLEAVED_FAMILY, f->name, f->len, ent->line, ent->name_column,
+                      "sample '%s' belongs to family '%s' (line %llu), which is interleaved with "
+                      "other families: all lines of a family must form one group",
+                      nm(a, sizeof a, ent->name.ptr, ent->name.len), nm(b, sizeof b, f->name, f->len),
+                      (unsigned long long)f->line);
+        } else if (!f->warned || v->strict) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "samples of '%s' continue here after other families (the family started at "
+                     "line %llu): all lines of a metric must form one group",
+                     nm(a, sizeof a, f->name, f->len), (unsigned long long)f->line);
+            f->warned = true;
+            st = warnf(v, PSC_C_INTERLEAVED_FAMILY, f->name, f->len, ent->line, ent->name_column, msg);
+        }
+        *out = fi;
+        return st;
+    }
+    if ((st = finish_family(v)))
+        return st;
+    uint32_t fi;
+    if ((st = new_family(v, ent->name.ptr, ent->name.len, v->om ? PSC_TYPE_UNKNOWN : PSC_TYPE_UNTYPED,
+                         ent->line, &fi)))
+        return st;
+    if ((st = claim_add(v, fi, ent->name.ptr, ent->name.len)))
+        return st;
+    v->cur = fi;
+    *kind = PSC_SAMPLE_VALUE;
+    *out = fi;
+    return PSC_OK;
+}
+
+static psc_status on_sample(psc_validator *v, const psc_entry *ent)
+{
+    uint32_t fi;
+    psc_sample_kind kind = PSC_SAMPLE_VALUE;
+    psc_status st = sample_family(v, ent, &fi, &kind);
+    if (st || fi == NONE)
+        return st;
+    vfam *f = &v->fams[fi];
+    f->samples_seen = true;
+    const char *fname = f->name;
+    size_t flen = f->len;
+    char a[96], b[96];
+    const uint64_t L = ent->line;
+    const uint64_t vc = ent->value_column;
+    const double val = ent->value;
+    const psc_metric_type t = f->type;
+
+    /* labels: fingerprint of the series and of the metric (without le / quantile / state label) */
+    psc_fp all = {0, 0}, excl = {0, 0};
+    psc_str le = PSC_STR_NULL, quantile = PSC_STR_NULL, state = PSC_STR_NULL;
+    uint64_t le_col = 0;
+    for (size_t i = 0; i < ent->nlabels; i++) {
+        const psc_label *l = &ent->labels[i];
+        psc_fp h = label_fp(v, l);
+        all = psc_fp_add(all, h);
+        if (name_is(l->name, "le")) {
+            if (kind == PSC_SAMPLE_BUCKET) {
+                le = l->value;
+                le_col = ent->label_columns ? ent->label_columns[i] : 1;
+                excl = psc_fp_add(excl, h);
+                continue;
+            }
+            if (is_hist(t)) {
+                if ((st = addf(v, PSC_C_RESERVED_LABEL, fname, flen, L, ent->label_columns[i],
+                               "label 'le' is reserved for the buckets of histogram '%s'",
+                               nm(a, sizeof a, fname, flen))))
+                    return st;
+            }
+        } else if (name_is(l->name, "quantile")) {
+            if (kind == PSC_SAMPLE_QUANTILE) {
+                quantile = l->value;
+                le_col = ent->label_columns[i];
+                excl = psc_fp_add(excl, h);
+                continue;
+            }
+            if (t == PSC_TYPE_SUMMARY) {
+                if ((st = addf(v, PSC_C_RESERVED_LABEL, fname, flen, L, ent->label_columns[i],
+                               "label 'quantile' is reserved for the quantiles of summary '%s'",
+                               nm(a, sizeof a, fname, flen))))
+                    return st;
+            }
+        } else if (kind == PSC_SAMPLE_STATE && l->name.len == flen && memcmp(l->name.ptr, fname, flen) == 0) {
+            state = l->value;
+            excl = psc_fp_add(excl, h);
+        }
+    }
+    psc_fp mfp = psc_fp_sub(all, excl);
+    psc_fp name_h = psc_hash128(ent->name.ptr, ent->name.len, v->seed);
+    psc_fp sfp = psc_fp_add(all, name_h);
+
+    /* text formats: every name+label set must be unique in its family */
+    if (!v->om) {
+        v->keyfp = sfp;
+        uint32_t si = psc_hidx_find(&v->ser_idx, sfp.a, ser_eq, v);
+        if (si != NONE) {
+            char s[300];
+            render_series(s, sizeof s, ent);
+            return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
+                        "duplicate series %s: first at line %llu", s, (unsigned long long)v->ser[si].line);
+        }
+        if (v->nser >= NONE - 1 ||
+            psc_grow((void **)&v->ser, &v->capser, v->nser + 1, sizeof *v->ser) ||
+            psc_hidx_insert(&v->ser_idx, sfp.a, (uint32_t)v->nser))
+            return PSC_E_NOMEM;
+        v->ser[v->nser].fp = sfp;
+        v->ser[v->nser].line = L;
+        v->nser++;
+    }
+
+    /* the metric (label set) within the family */
+    v->keyfp = mfp;
+    uint32_t mi = psc_hidx_find(&v->ms_idx, mfp.a, ms_eq, v);
+    if (mi == NONE) {
+        if (v->nms >= NONE - 1 || psc_grow((void **)&v->ms, &v->capms, v->nms + 1, sizeof *v->ms) ||
+            psc_hidx_insert(&v->ms_idx, mfp.a, (uint32_t)v->nms))
+            return PSC_E_NOMEM;
+        mi = (uint32_t)v->nms++;
+        mstate *m = &v->ms[mi];
+        memset(m, 0, sizeof *m);
+        m->fp = mfp;
+        m->line = L;
+    } else if (v->om && mi != v->cur_metric) {
+        char s[300];
+        render_series(s, sizeof s, ent);
+        st = addf(v, PSC_C_INTERLEAVED_FAMILY, fname, flen, L, ent->name_column,
+                  "%s: the metric with these labels already appeared at line %llu and other "
+                  "metrics of '%s' came in between (metrics must not be interleaved)",
+                  s, (unsigned long long)v->ms[mi].line, nm(a, sizeof a, fname, flen));
+        if (st)
+            return st;
+    }
+    v->cur_metric = mi;
+    mstate *m = &v->ms[mi];
+
+    /* MetricPoints (OpenMetrics "Metric"): timestamps present on all or none, non-decreasing */
+    if (v->om) {
+        bool again = (m->kinds >> kind) & 1u;
+        if (kind == PSC_SAMPLE_BUCKET && m->any_bucket && le.ptr) {
+            double lv;
+            if (psc_parse_double(le.ptr, le.len, &lv) == PSC_OK && lv <= m->last_le && ent->has_timestamp &&
+                m->has_ts && ent->timestamp > m->ts)
+                again = true;
+            else
+                again = false;
+        } else if (kind == PSC_SAMPLE_QUANTILE || kind == PSC_SAMPLE_STATE) {
+            again = again && ent->has_timestamp && m->has_ts && ent->timestamp > m->ts;
+        }
+        if (m->ts_set && m->has_ts != ent->has_timestamp)
+            return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->has_timestamp ? ent->timestamp_column : vc,
+                        "samples of one metric must all have a timestamp or none (the sample at line %llu has %s)",
+                        (unsigned long long)m->line, m->has_ts ? "one" : "none");
+        if (ent->has_timestamp && m->ts_set && ent->timestamp < m->ts)
+            return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->timestamp_column,
+                        "timestamp goes backwards within metric '%s' (MetricPoints must have increasing timestamps)",
+                        nm(a, sizeof a, fname, flen));
+        if (again) {
+            if (!ent->has_timestamp) {
+                char s[300];
+                render_series(s, sizeof s, ent);
+                return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
+                            "duplicate series %s: first at line %llu", s,
+                            (unsigned long long)m->kind_line[kind]);
+            }
+            if ((st = finish_point(v, m)))
+                return st;
+        }
+        m->ts_set = true;
+        m->has_ts = ent->has_timestamp;
+        if (ent->has_timestamp)
+            m->ts = ent->timestamp;
+    }
+    m->kinds |= 1u << kind;
+    m->kind_line[kind] = L;
+
+    /* exemplars: OpenMetrics "Counter", "Histogram", "GaugeHistogram" */
+    if (ent->has_exemplar && !(kind == PSC_SAMPLE_TOTAL || (kind == PSC_SAMPLE_BUCKET && is_hist(t)))) {
+        if ((st = addf(v, PSC_C_EXEMPLAR_NOT_ALLOWED, fname, flen, L, ent->exemplar_column,
+                       "exemplars are allowed only on counter _total and histogram _bucket samples, not on '%s'",
+                       nm(a, sizeof a, ent->name.ptr, ent->name.len))))
+            return st;
+    }
+
+    switch (kind) {
+    case PSC_SAMPLE_TOTAL:
+        if (v->om && (isnan(val) || val < 0))
+            return addf(v, PSC_C_INVALID_COUNTER_VALUE, fname, flen, L, vc,
+                        "counter '%s' has value %s: a counter total must not be NaN or negative",
+                        nm(a, sizeof a, ent->name.ptr, ent->name.len), isnan(val) ? "NaN" : "< 0");
+        break;
+    case PSC_SAMPLE_BUCKET: {
+        if (!le.ptr)
+            return addf(v, PSC_C_HISTOGRAM_MISSING_LE, fname, flen, L, ent->name_column,
+                        "bucket of histogram '%s' has no 'le' label", nm(a, sizeof a, fname, flen));
+        double lv;
+        if (psc_parse_double(le.ptr, le.len, &lv) != PSC_OK || isnan(lv)) {
+            v->tainted = true;
+            return addf(v, PSC_C_HISTOGRAM_INVALID_LE, fname, flen, L, le_col,
+                        "bucket of histogram '%s' has le=\"%s\", which is not a number",
+                        nm(a, sizeof a, fname, flen), nm(b, sizeof b, le.ptr, le.len));
+        }
+        if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
+            return addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, vc,
+                        "bucket le=\"%s\" of '%s' must be a non-negative integer count",
+                        nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen));
+        if (m->any_bucket && lv <= m->last_le) {
+            v->tainted = true;
+            return addf(v, lv == m->last_le ? PSC_C_DUPLICATE_SERIES : PSC_C_HISTOGRAM_BUCKET_ORDER,
+                        fname, flen, L, le_col,
+                        lv == m->last_le ? "bucket le=\"%s\" of histogram '%s' repeats the threshold of line %llu"
+                                         : "bucket le=\"%s\" of histogram '%s' comes after a larger threshold "
+                                           "(line %llu): buckets must be in increasing order of le",
+                        nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen),
+                        (unsigned long long)m->last_bucket_line);
+        }
+        if (m->any_bucket && val < m->last_bucket) {
+            st = addf(v, PSC_C_HISTOGRAM_NOT_CUMULATIVE, fname, flen, L, vc,
+                      "bucket le=\"%s\" of histogram '%s' is lower than the previous bucket (line %llu): "
+                      "buckets must be cumulative",
+                      nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen),
+                      (unsigned long long)m->last_bucket_line);
+            if (st)
+                return st;
+        }
+        m->any_bucket = true;
+        m->last_le = lv;
+        m->last_bucket = val;
+        m->last_bucket_line = L;
+        if (lv < 0)
+            m->neg_bucket = true;
+        if (v->om ? (le.len == 4 && memcmp(le.ptr, "+Inf", 4) == 0) : (isinf(lv) && lv > 0)) {
+            m->has_inf = true;
+            m->inf_value = val;
+            m->inf_line = L;
+        }
+        break;
+    }
+    case PSC_SAMPLE_COUNT:
+    case PSC_SAMPLE_GCOUNT:
+        if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
+            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE,
+                        fname, flen, L, vc, "'%s' must be a non-negative integer count", nm(a, sizeof a, ent->name.ptr, ent->name.len));
+        m->has_count = true;
+        m->count = val;
+        m->count_line = L;
+        break;
+    case PSC_SAMPLE_SUM:
+    case PSC_SAMPLE_GSUM:
+        if (v->om && (isnan(val) || (kind == PSC_SAMPLE_SUM && val < 0 && !(t == PSC_TYPE_HISTOGRAM && m->neg_bucket))))
+            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE,
+                        fname, flen, L, vc, "'%s' must not be %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
+                        isnan(val) ? "NaN" : "negative");
+        m->has_sum = true;
+        m->sum = val;
+        m->sum_line = L;
+        break;
+    case PSC_SAMPLE_QUANTILE: {
+        if (!quantile.ptr)
+            return addf(v, PSC_C_SUMMARY_INVALID_QUANTILE, fname, flen, L, ent->name_column,
+                        "sample '%s' of summary '%s' has no 'quantile' label", nm(a, sizeof a, ent->name.ptr, ent->name.len),
+                        nm(b, sizeof b, fname, flen));
+        double q;
+        if (psc_parse_double(quantile.ptr, quantile.len, &q) != PSC_OK || isnan(q) || q < 0 || q > 1)
+            return addf(v, PSC_C_SUMMARY_INVALID_QUANTILE, fname, flen, L, le_col,
+                        "quantile=\"%s\" of summary '%s' is not a number between 0 and 1",
+                        nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
+        if (v->om && val < 0)
+            return addf(v, PSC_C_SUMMARY_INVALID_VALUE, fname, flen, L, vc,
+                        "quantile value of summary '%s' must not be negative", nm(a, sizeof a, fname, flen));
+        if (v->om) {
+            for (uint32_t i = 0; i < m->nq; i++)
+                if (m->q[i] == q)
+                    return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, le_col,
+                                "quantile=\"%s\" of summary '%s' appears twice in one metric point",
+                                nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
+            if (m->nq < 16)
+                m->q[m->nq++] = q;
+        } else if (m->any_q && q <= m->last_q) {
+            st = addf(v, PSC_C_SUMMARY_QUANTILE_ORDER, fname, flen, L, le_col,
+                      "quantile=\"%s\" of summary '%s' is not above the previous quantile: quantiles "
+                      "must be in increasing order",
+                      nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
+            if (st)
+                return st;
+        }
+        m->any_q = true;
+        m->last_q = q;
+        break;
+    }
+    case PSC_SAMPLE_STATE:
+        if (!state.ptr)
+            return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, ent->name_column,
+                        "sample of stateset '%s' needs a label named '%s' holding the state",
+                        nm(a, sizeof a, fname, flen), nm(b, sizeof b, fname, flen));
+        if (val != 0 && val != 1)
+            return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, vc,
+                        "state '%s' of stateset '%s' must be 0 or 1", nm(b, sizeof b, state.ptr, state.len),
+                        nm(a, sizeof a, fname, flen));
+        break;
+    case PSC_SAMPLE_INFO:
+        if (val != 1)
+            return addf(v, PSC_C_INFO_INVALID, fname, flen, L, vc, "info metric '%s' must have the value 1",
+                        nm(a, sizeof a, ent->name.ptr, ent->name.len));
+        break;
+    default:
+        break;
+    }
+    return PSC_OK;
+}
+
+psc_status psc_validator_feed(psc_validator *v, const psc_entry *ent)
+{
+    psc_status st;
+    switch (ent->kind) {
+    case PSC_ENTRY_HELP:
+    case PSC_ENTRY_TYPE:
+    case PSC_ENTRY_UNIT:
+        st = on_metadata(v, ent);
+        break;
+    case PSC_ENTRY_SAMPLE:
+        st = on_sample(v, ent);
+        break;
+    case PSC_ENTRY_EOF:
+        st = finish_family(v);
+        v->cur = NONE;
+        break;
+    default:
+        st = PSC_OK;
+    }
+    return st == PSC_E_NOMEM ? PSC_E_NOMEM : PSC_OK;
+}
+
+psc_status psc_validator_parse_error(psc_validator *v, const psc_error *err)
+{
+    (void)err;
+    /* The broken line may have been a bucket or a _count: do not add
+     * end-of-metric findings that only repeat the damage. */
+    if (v->cur != NONE)
+        v->tainted = true;
+    return PSC_OK;
+}
+
+psc_status psc_validator_finish(psc_validator *v, uint64_t end_offset, uint64_t end_line,
+                                uint64_t end_column)
+{
+    (void)end_offset;
+    (void)end_line;
+    (void)end_column;
+    psc_status st = finish_family(v);
+    v->cur = NONE;
+    return st;
+}
+
+psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts *opts,
+                               psc_diag_list *diags)
+{
+    psc_parse_opts o;
+    if (opts)
+        o = *opts;
+    else
+        psc_parse_opts_init(&o);
+    psc_parser *p = psc_parser_new(&o);
+    if (!p)
+        return PSC_E_NOMEM;
+    psc_parser_reset(p, buf, len);
+    psc_validator *v = psc_validator_new(psc_parser_format(p), &o, diags);
+    if (!v) {
+        psc_parser_free(p);
+        return PSC_E_NOMEM;
+    }
+    size_t errors_before = diags->nerrors;
+    psc_status rc = PSC_OK;
+    for (;;) {
+        psc_entry ent;
+        psc_error err;
+        err.code = PSC_C_NONE;
+        psc_status st = psc_parser_next(p, &ent, &err);
+        if (st == PSC_DONE)
+            break;
+        if (st == PSC_E_NOMEM) {
+            rc = PSC_E_NOMEM;
+            break;
+        }
+        if (st != PSC_OK) {
+            if (psc_diag_add_error(diags, &err, PSC_STR_NULL) != PSC_OK ||
+                psc_validator_parse_error(v, &err) != PSC_OK) {
+                rc = PSC_E_NOMEM;
+                break;
+            }
+            continue;
+        }
+        if (psc_validator_feed(v, &ent) != PSC_OK) {
+            rc = PSC_E_NOMEM;
+            break;
+        }
+    }
+    if (rc == PSC_OK && psc_validator_finish(v, len, 0, 0) != PSC_OK)
+        rc = PSC_E_NOMEM;
+    const psc_diag_list *w = psc_parser_warnings(p);
+    for (size_t i = 0; rc == PSC_OK && i < w->count; i++) {
+        const psc_diag *d = &w->items[i];
+        psc_str m = {d->metric, strlen(d->metric)};
+        if (psc_diag_add(diags, d->severity, d->rule, m, d->offset, d->line, d->column, "%s", d->message))
+            rc = PSC_E_NOMEM;
+    }
+    psc_validator_free(v);
+    psc_parser_free(p);
+    if (rc != PSC_OK)
+        return rc;
+    return diags->nerrors > errors_before ? PSC_E_SYNTAX : PSC_OK;
+}
