@@ -4,4 +4,5 @@
 int cmd_help(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_scrape(int argc, char **argv);
 #endif

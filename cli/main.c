@@ -18,6 +18,8 @@ const struct cli_command cli_commands[] = {
      "strict format check of expositions; every error reported with line and column"},
     {"convert", cmd_convert, "promscope convert --to text|openmetrics|json [--format auto|text|openmetrics] INPUT",
      "re-serialize an exposition to stdout"},
+    {"scrape", cmd_scrape, "promscope scrape [--summary] [-o DIR] [--parallel N] [--output table|json] [--format F] [--targets-from SERVER_URL] [SERVER OPTIONS] URL...",
+     "fetch targets like Prometheus does; print a body, write files, or a per-target summary"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -192,7 +192,9 @@ typedef struct psc_fetch_result {
     /** Body bytes after content decoding; followed by one NUL byte that
      *  body_len does not count (so text bodies are also C strings). Kept
      *  also for non-200 statuses (API error JSON) and partial transfers;
-     *  NULL when nothing was received. Never more than max_body_bytes. */
+     *  NULL when nothing was received. Never more than max_body_bytes.
+     *  Allocated with malloc(): a caller may take it over (then set body to
+     *  NULL before psc_fetch_result_release()) and free() it itself. */
     char *body;
     size_t body_len;
 
