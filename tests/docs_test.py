@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The documentation stays true to the code.
+
+    docs_test.py SOURCE_ROOT
+
+  - docs/api.md shows tests/api_example.c verbatim in a ```c block (the
+    example users copy is the one the suite compiles and runs);
+  - docs/errors.md has a heading for every error id of
+    lib/include/promscope/codes.h, and no heading for an id that does not
+    exist; each such section shows an example in a code block;
+  - every relative link in README.md and docs/*.md points to an existing file.
+"""
+import os
+import re
+import sys
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def code_ids(root):
+    text = read(os.path.join(root, "lib", "include", "promscope", "codes.h"))
+    return re.findall(r'X\(\s*[A-Z0-9_]+\s*,\s*"([a-z0-9-]+)"\s*\)', text)
+
+
+def check_api(root, problems):
+    example = read(os.path.join(root, "tests", "api_example.c"))
+    doc = read(os.path.join(root, "docs", "api.md"))
+    blocks = re.findall(r"^```c\n(.*?)^```$", doc, re.S | re.M)
+    if not any(b == example for b in blocks):
+        problems.append("docs/api.md has no ```c block equal to tests/api_example.c")
+
+
+def check_errors(root, problems):
+    ids = code_ids(root)
+    if len(ids) < 20:
+        problems.append(f"found only {len(ids)} ids in codes.h")
+    doc = read(os.path.join(root, "docs", "errors.md"))
+    # sections: "### `id`" headings
+    heads = {}
+    parts = re.split(r"^(#{2,4}) `([a-z0-9-]+)`[^\n]*$", doc, flags=re.M)
+    for i in range(1, len(parts) - 2, 3):
+        heads[parts[i + 1]] = parts[i + 2]
+    for i in ids:
+        if i == "none":
+            continue
+        if i not in heads:
+            problems.append(f"docs/errors.md: no section (### `{i}`) for error id '{i}'")
+        elif "```" not in heads[i]:
+            problems.append(f"docs/errors.md: the section of '{i}' shows no example")
+    for h in heads:
+        if h not in ids:
+            problems.append(f"docs/errors.md: section for '{h}', which is not an id in codes.h")
+
+
+def check_links(root, problems):
+    files = [os.path.join(root, "README.md")]
+    docs = os.path.join(root, "docs")
+    files += [os.path.join(docs, f) for f in sorted(os.listdir(docs)) if f.endswith(".md")]
+    for path in files:
+        text = read(path)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+                continue
+            t = target.split("#", 1)[0]
+            full = os.path.normpath(os.path.join(os.path.dirname(path), t))
+            if not os.path.exists(full):
+                problems.append(f"{os.path.relpath(path, root)}: broken link '{target}'")
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    root = argv[0]
+    failed = 0
+    for name, fn in (("api example", check_api), ("error ids", check_errors),
+                     ("links", check_links)):
+        problems = []
+        try:
+            fn(root, problems)
+        except OSError as e:
+            problems.append(str(e))
+        if problems:
+            failed += 1
+            print(f"FAIL {name}:\n  " + "\n  ".join(problems))
+        else:
+            print(f"ok   {name}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
