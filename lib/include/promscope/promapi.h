@@ -330,6 +330,150 @@ PSC_API psc_status psc_api_tsdb_status_get(psc_api_client *c, uint64_t limit, ps
 /** /api/v1/status/buildinfo. Result in out->version etc. */
 PSC_API psc_status psc_api_buildinfo_get(psc_api_client *c, psc_api_response *out, psc_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Reports: percentiles of a histogram and rates of counters           */
+
+typedef enum psc_report_kind {
+    PSC_REPORT_PERCENTILES = 1, /**< histogram_quantile per group + observation rate */
+    PSC_REPORT_RATES,           /**< per-second rate per group, top N, share of the total */
+} psc_report_kind;
+
+/** Most quantiles one percentiles report computes. */
+#define PSC_REPORT_MAX_QUANTILES 16
+/** Most `by` labels. */
+#define PSC_REPORT_MAX_BY 16
+
+/**
+ * What to report. psc_report_opts_init() gives the defaults; strings are
+ * borrowed for the duration of psc_report_run().
+ */
+typedef struct psc_report_opts {
+    /** Percentiles: a histogram metric name, optionally with matchers
+     *  (`http_request_duration_seconds{job="api"}`); a `_bucket`, `_count`
+     *  or `_sum` suffix is removed. Rates: a counter name or any series
+     *  selector (`{job="api",__name__=~".+_total"}`). */
+    const char *metric;
+    /** Extra matchers, `{job="api"}` or `job="api"`; NULL = none. */
+    const char *selector;
+    /** Group-by label names (PromQL `sum by (...)`); none = one group
+     *  (percentiles) or one group per series (rates). */
+    const char *by[PSC_REPORT_MAX_BY];
+    size_t nby;
+    /** Rate window, a PromQL duration (default "5m"). */
+    const char *window;
+    /** Percentiles: quantiles in [0, 1] (default 0.5, 0.9, 0.99). */
+    double quantiles[PSC_REPORT_MAX_QUANTILES];
+    size_t nquantiles;
+    /** Rates: keep the N groups with the highest rate; 0 = all (default 10). */
+    size_t top;
+    /** Evaluation time, seconds; NAN = `end` when a range is set, else now. */
+    double time;
+    /** Trend range for sparklines, seconds; start NAN = no range. */
+    double start, end, step;
+    /** timeout / limit / lookback_delta passed to every query; NULL = none. */
+    const psc_api_query_opts *query;
+} psc_report_opts;
+
+/** Defaults: window "5m", quantiles 0.5/0.9/0.99, top 10, no range, time NAN. */
+PSC_API void psc_report_opts_init(psc_report_opts *o);
+
+/** One group of a report. */
+typedef struct psc_report_row {
+    psc_api_labelset labels;   /**< the group's labels (the `by` labels), sorted by name */
+    const double *quantiles;   /**< percentiles: one per opts.quantiles; NaN = no observations */
+    double rate;               /**< per second: observations (percentiles) or counter increase (rates); NaN = none */
+    double share;              /**< rates: rate / total; NaN when the total is 0 */
+    /** With a range: percentiles, one series per quantile; rates, one
+     *  series of the rate. NULL without a range. Points on the step grid
+     *  (missing steps are absent). */
+    const psc_api_series *trends;
+    size_t ntrends;
+} psc_report_row;
+
+/** A finished report; owns its memory (psc_report_release()). */
+typedef struct psc_report {
+    psc_report_kind kind;
+    psc_str metric;            /**< base metric name ("" for a name-less selector) */
+    bool native;               /**< percentiles: native histograms were detected */
+    bool seconds;              /**< the metric is in seconds (name ends in `_seconds`) */
+    double time;               /**< evaluation time used, seconds */
+    double quantiles[PSC_REPORT_MAX_QUANTILES];
+    size_t nquantiles;
+    double total;              /**< rates: sum of the rates of all groups */
+    size_t ngroups;            /**< groups found (rates: before keeping the top N) */
+    const psc_report_row *rows;/**< percentiles: sorted by labels; rates: by rate, highest first */
+    size_t nrows;
+    const psc_str *queries;    /**< the PromQL sent, in order */
+    size_t nqueries;
+    const psc_str *warnings;   /**< warnings and infos of every answer, de-duplicated */
+    size_t nwarnings;
+    void *priv;
+} psc_report;
+
+/**
+ * Run a report: build the PromQL, query @p c, join the answers per group.
+ *
+ * Percentiles (prometheus docs "histogram_quantile()", practices/histograms):
+ * native histograms are detected by an instant query of the metric itself
+ * (a sample with a `histogram` field); then
+ * `histogram_quantile(q, sum by (BY) (rate(M{S}[W])))` and
+ * `sum by (BY) (histogram_count(rate(M{S}[W])))`; otherwise classic
+ * buckets: `histogram_quantile(q, sum by (le, BY) (rate(M_bucket{S}[W])))`
+ * and `sum by (BY) (rate(M_count{S}[W]))`.
+ * Rates: `sum by (BY) (rate(SEL[W]))` (or `rate(SEL[W])` without BY);
+ * the total and the shares are computed over every group, then the top N
+ * are kept.
+ * With a range, the same expressions as range queries give the trends.
+ *
+ * @return PSC_OK (also when no group matched: nrows 0); PSC_E_ARG bad
+ *         options (message names the option); errors of psc_api_query().
+ * @param out  zeroed and filled; release it also on failure.
+ */
+PSC_API psc_status psc_report_run(psc_api_client *c, psc_report_kind kind, const psc_report_opts *opts,
+                                  psc_report *out, psc_error *err);
+
+/** Release a report and zero it. NULL is allowed. */
+PSC_API void psc_report_release(psc_report *r);
+
+/** Comparison of an expectation. */
+typedef enum psc_expect_op {
+    PSC_EXPECT_LT = 1, PSC_EXPECT_LE, PSC_EXPECT_GT, PSC_EXPECT_GE, PSC_EXPECT_EQ, PSC_EXPECT_NE,
+} psc_expect_op;
+
+/** What an expectation compares. */
+typedef enum psc_expect_field {
+    PSC_EXPECT_QUANTILE = 1, /**< `p99`, `p99.9`, `p50` (percentiles) */
+    PSC_EXPECT_RATE,         /**< `rate` (both reports) */
+    PSC_EXPECT_SHARE,        /**< `share` (rates) */
+} psc_expect_field;
+
+/** A parsed `--expect` such as `p99 < 0.25`, `p99 <= 250ms`, `rate > 0`, `share < 50%`. */
+typedef struct psc_expect {
+    psc_expect_field field;
+    double quantile;   /**< PSC_EXPECT_QUANTILE: 0.99 for p99 */
+    psc_expect_op op;
+    double value;      /**< durations (ms, s, ...) in seconds; `%` divided by 100 */
+    char text[96];     /**< the expectation as written (trimmed, escaped) */
+} psc_expect;
+
+/**
+ * Parse an expectation: FIELD OP NUMBER[UNIT], FIELD one of pNN[.N]
+ * (quantile NN/100), `rate`, `share`; OP one of < <= > >= == !=; UNIT one of
+ * ns us µs ms s m h (to seconds) or % (to a fraction). Spaces optional.
+ * @return PSC_OK; PSC_E_ARG with a message saying what is wrong.
+ */
+PSC_API psc_status psc_expect_parse(const char *s, psc_expect *out, psc_error *err);
+
+/**
+ * Check @p e on @p row of @p r. *actual (optional) receives the compared
+ * value. A NaN value (no data) breaks every expectation.
+ * @return true when the expectation holds. An expectation on a quantile the
+ *         report did not compute, or on share in a percentiles report, is
+ *         false with *actual NaN.
+ */
+PSC_API bool psc_expect_check(const psc_expect *e, const psc_report *r, const psc_report_row *row, double *actual);
+
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,4 +8,5 @@
 #include "model.h"
 #include "write.h"
 #include "scrape.h"
+#include "promapi.h"
 #endif
