@@ -150,11 +150,12 @@ bool psc_is_legacy_label_name(const char *s, size_t n)
     return true;
 }
 
-static bool has_suffix(psc_str family, psc_str sample, const char *suffix)
+#define has_suffix(f, s, lit) has_suffix_n((f), (s), (lit), sizeof(lit) - 1)
+
+static inline bool has_suffix_n(psc_str family, psc_str sample, const char *suffix, size_t sl)
 {
-    size_t sl = strlen(suffix);
-    return sample.len == family.len + sl && memcmp(sample.ptr, family.ptr, family.len) == 0 &&
-           memcmp(sample.ptr + family.len, suffix, sl) == 0;
+    /* the caller has checked that sample starts with family */
+    return sample.len == family.len + sl && memcmp(sample.ptr + family.len, suffix, sl) == 0;
 }
 
 bool psc_sample_in_family(psc_format fmt, psc_metric_type type, psc_str family, psc_str sample,

@@ -187,6 +187,20 @@ static psc_status parse_quoted(psc_parser *p, const char **ps, const char *e, ps
     const char *start = s;
     bool escaped = false;
     for (;;) {
+        /* 8 bytes at a time: stop at '"', '\\' or a byte >= 0x80 (SWAR; the
+         * first flagged byte is exact, later ones may be false positives). */
+        while (e - s >= 8) {
+            uint64_t w;
+            memcpy(&w, s, 8);
+            uint64_t q = w ^ 0x2222222222222222ull, b = w ^ 0x5c5c5c5c5c5c5c5cull;
+            uint64_t m = (((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b) | w) &
+                         0x8080808080808080ull;
+            if (m) {
+                s += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            s += 8;
+        }
         while (s < e && !(psc_cc[(unsigned char)*s] & CC_QSPECIAL))
             s++;
         if (s >= e)
@@ -942,9 +956,25 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         p->lstart = ls;
         p->lno = p->line++;
         p->pos = nl ? (size_t)(nl - p->buf) + 1 : p->len;
-        memset(ent, 0, sizeof *ent);
+        /* every field a consumer may read is set here or by the line's parser */
         ent->offset = (uint64_t)(ls - p->buf);
         ent->line = p->lno;
+        ent->name = PSC_STR_NULL;
+        ent->name_column = 0;
+        ent->text = PSC_STR_NULL;
+        ent->type = PSC_TYPE_UNTYPED;
+        ent->labels = NULL;
+        ent->label_columns = NULL;
+        ent->nlabels = 0;
+        ent->value = 0;
+        ent->value_column = 0;
+        ent->has_timestamp = false;
+        ent->timestamp = 0;
+        ent->timestamp_ms = 0;
+        ent->timestamp_ms_exact = false;
+        ent->timestamp_column = 0;
+        ent->has_exemplar = false;
+        ent->exemplar_column = 0;
         if (p->state == ST_AFTER_EOF) {
             p->state = ST_DONE;
             return fail(p, PSC_E_SYNTAX, PSC_C_DATA_AFTER_EOF, ls, "unexpected data after # EOF");

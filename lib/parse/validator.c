@@ -10,10 +10,12 @@
  * Prometheus text (reference/exposition_formats.md): "Grouping and sorting"
  * (one group per metric; unique name+labels) and "Histograms and summaries".
  *
- * Identity of series and metrics is a 128-bit seeded fingerprint of the
- * label set (order-independent sum of per-label hashes), so memory is
- * O(families + metrics/series of the current family) and independent of the
- * rest of the input.
+ * Identity of a metric (label set) is a 128-bit seeded fingerprint: the
+ * order-independent sum of per-label hashes. Memory is O(families + metrics
+ * of the current family), independent of the rest of the input. Duplicate
+ * series are found per metric: each sample role (value, _total, _count, ...)
+ * once per metric (per MetricPoint in OpenMetrics), buckets and quantiles by
+ * their order rules.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -63,11 +65,6 @@ typedef struct mstate {
     double q[16];
 } mstate;
 
-typedef struct sseen {
-    psc_fp fp;
-    uint64_t line;
-} sseen;
-
 struct psc_validator {
     psc_format fmt;
     bool om, strict;
@@ -86,9 +83,8 @@ struct psc_validator {
     size_t nms, capms;
     psc_hidx ms_idx;
     uint32_t cur_metric;
-    sseen *ser;
-    size_t nser, capser;
-    psc_hidx ser_idx;
+    char *tmp;            /* scratch for fingerprints of escaped labels */
+    size_t tmpcap;
     /* lookup context */
     const char *key;
     size_t keylen;
@@ -151,7 +147,6 @@ psc_validator *psc_validator_new(psc_format format, const psc_parse_opts *opts, 
     psc_arena_init(&v->arena);
     psc_hidx_init(&v->claim_idx);
     psc_hidx_init(&v->ms_idx);
-    psc_hidx_init(&v->ser_idx);
     v->cur = NONE;
     v->cur_metric = NONE;
     return v;
@@ -167,8 +162,7 @@ void psc_validator_free(psc_validator *v)
     psc_hidx_release(&v->claim_idx);
     psc_free(v->ms);
     psc_hidx_release(&v->ms_idx);
-    psc_free(v->ser);
-    psc_hidx_release(&v->ser_idx);
+    psc_free(v->tmp);
     psc_free(v);
 }
 
@@ -266,8 +260,6 @@ static void reset_family_state(psc_validator *v)
     v->nms = 0;
     psc_hidx_clear(&v->ms_idx);
     v->cur_metric = NONE;
-    v->nser = 0;
-    psc_hidx_clear(&v->ser_idx);
     v->tainted = false;
 }
 
@@ -492,10 +484,34 @@ static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
 
 /* --------------------------------------------------------------- samples */
 
-static psc_fp label_fp(const psc_validator *v, const psc_label *l)
+/*
+ * Fingerprint of one label pair: the hash of the bytes `name="value` (the
+ * logical, unescaped text). When the pair stands unescaped in the input those
+ * bytes are contiguous and hashed in place; otherwise they are assembled in
+ * a scratch buffer first, so both spellings give the same fingerprint.
+ */
+static psc_fp label_fp(psc_validator *v, const psc_label *l)
 {
-    psc_fp h = psc_hash128(l->name.ptr, l->name.len, v->seed);
-    return psc_hash128(l->value.ptr, l->value.len, h);
+    const psc_str n = l->name, val = l->value;
+    if (val.ptr == n.ptr + n.len + 2 && n.ptr[n.len] == '=' && n.ptr[n.len + 1] == '"')
+        return psc_hash128(n.ptr, n.len + 2 + val.len, v->seed);
+    size_t need = n.len + 2 + val.len;
+    if (need > v->tmpcap) {
+        size_t cap = v->tmpcap;
+        if (psc_grow((void **)&v->tmp, &cap, need, 1)) {
+            /* no memory for the copy: a fingerprint of the two parts still
+             * identifies the pair; only spelling-independence is lost */
+            psc_fp h = psc_hash128(n.ptr, n.len, v->seed);
+            return psc_hash128(val.ptr, val.len, h);
+        }
+        v->tmpcap = cap;
+    }
+    memcpy(v->tmp, n.ptr, n.len);
+    v->tmp[n.len] = '=';
+    v->tmp[n.len + 1] = '"';
+    if (val.len)
+        memcpy(v->tmp + n.len + 2, val.ptr, val.len);
+    return psc_hash128(v->tmp, need, v->seed);
 }
 
 static bool ms_eq(void *ctx, uint32_t id)
@@ -504,11 +520,6 @@ static bool ms_eq(void *ctx, uint32_t id)
     return v->ms[id].fp.a == v->keyfp.a && v->ms[id].fp.b == v->keyfp.b;
 }
 
-static bool ser_eq(void *ctx, uint32_t id)
-{
-    psc_validator *v = ctx;
-    return v->ser[id].fp.a == v->keyfp.a && v->ser[id].fp.b == v->keyfp.b;
-}
 
 static bool name_is(psc_str s, const char *lit)
 {
@@ -669,27 +680,9 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         }
     }
     psc_fp mfp = psc_fp_sub(all, excl);
-    psc_fp name_h = psc_hash128(ent->name.ptr, ent->name.len, v->seed);
-    psc_fp sfp = psc_fp_add(all, name_h);
-
-    /* text formats: every name+label set must be unique in its family */
-    if (!v->om) {
-        v->keyfp = sfp;
-        uint32_t si = psc_hidx_find(&v->ser_idx, sfp.a, ser_eq, v);
-        if (si != NONE) {
-            char s[300];
-            render_series(s, sizeof s, ent);
-            return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
-                        "duplicate series %s: first at line %llu", s, (unsigned long long)v->ser[si].line);
-        }
-        if (v->nser >= NONE - 1 ||
-            psc_grow((void **)&v->ser, &v->capser, v->nser + 1, sizeof *v->ser) ||
-            psc_hidx_insert(&v->ser_idx, sfp.a, (uint32_t)v->nser))
-            return PSC_E_NOMEM;
-        v->ser[v->nser].fp = sfp;
-        v->ser[v->nser].line = L;
-        v->nser++;
-    }
+    double lv = NAN; /* the bucket's le as a number */
+    bool le_ok = kind == PSC_SAMPLE_BUCKET && le.ptr && psc_parse_double(le.ptr, le.len, &lv) == PSC_OK &&
+                 !isnan(lv);
 
     /* the metric (label set) within the family */
     v->keyfp = mfp;
@@ -700,9 +693,18 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             return PSC_E_NOMEM;
         mi = (uint32_t)v->nms++;
         mstate *m = &v->ms[mi];
-        memset(m, 0, sizeof *m);
+        /* kind_line[] and q[] are read only where kinds / nq say they are set */
         m->fp = mfp;
         m->line = L;
+        m->kinds = 0;
+        m->ts_set = m->has_ts = false;
+        m->ts = 0;
+        m->any_bucket = m->has_inf = m->neg_bucket = m->has_count = m->has_sum = false;
+        m->last_le = m->last_bucket = m->inf_value = m->count = m->sum = 0;
+        m->inf_line = m->count_line = m->sum_line = m->last_bucket_line = 0;
+        m->last_q = 0;
+        m->any_q = false;
+        m->nq = 0;
     } else if (v->om && mi != v->cur_metric) {
         char s[300];
         render_series(s, sizeof s, ent);
@@ -720,9 +722,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     if (v->om) {
         bool again = (m->kinds >> kind) & 1u;
         if (kind == PSC_SAMPLE_BUCKET && m->any_bucket && le.ptr) {
-            double lv;
-            if (psc_parse_double(le.ptr, le.len, &lv) == PSC_OK && lv <= m->last_le && ent->has_timestamp &&
-                m->has_ts && ent->timestamp > m->ts)
+            if (le_ok && lv <= m->last_le && ent->has_timestamp && m->has_ts && ent->timestamp > m->ts)
                 again = true;
             else
                 again = false;
@@ -752,6 +752,13 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         m->has_ts = ent->has_timestamp;
         if (ent->has_timestamp)
             m->ts = ent->timestamp;
+    } else if (((m->kinds >> kind) & 1u) && kind != PSC_SAMPLE_BUCKET && kind != PSC_SAMPLE_QUANTILE) {
+        /* text formats: every name + label set must be unique ("Grouping and
+         * sorting"); buckets and quantiles are checked by their order rules */
+        char s[300];
+        render_series(s, sizeof s, ent);
+        return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
+                    "duplicate series %s: first at line %llu", s, (unsigned long long)m->kind_line[kind]);
     }
     m->kinds |= 1u << kind;
     m->kind_line[kind] = L;
@@ -775,8 +782,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         if (!le.ptr)
             return addf(v, PSC_C_HISTOGRAM_MISSING_LE, fname, flen, L, ent->name_column,
                         "bucket of histogram '%s' has no 'le' label", nm(a, sizeof a, fname, flen));
-        double lv;
-        if (psc_parse_double(le.ptr, le.len, &lv) != PSC_OK || isnan(lv)) {
+        if (!le_ok) {
             v->tainted = true;
             return addf(v, PSC_C_HISTOGRAM_INVALID_LE, fname, flen, L, le_col,
                         "bucket of histogram '%s' has le=\"%s\", which is not a number",
@@ -858,7 +864,12 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                                 nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
             if (m->nq < 16)
                 m->q[m->nq++] = q;
-        } else if (m->any_q && q <= m->last_q) {
+        } else if (m->any_q && q == m->last_q) {
+            return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, le_col,
+                        "quantile=\"%s\" of summary '%s' repeats the quantile of line %llu",
+                        nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen),
+                        (unsigned long long)m->kind_line[kind]);
+        } else if (m->any_q && q < m->last_q) {
             st = addf(v, PSC_C_SUMMARY_QUANTILE_ORDER, fname, flen, L, le_col,
                       "quantile=\"%s\" of summary '%s' is not above the previous quantile: quantiles "
                       "must be in increasing order",
