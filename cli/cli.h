@@ -114,6 +114,26 @@ int cli_fetch_url(const char *url, const struct cli_net_opts *net, struct cli_in
 void cli_input_release(struct cli_input *in);
 bool cli_is_url(const char *arg);
 
+/*
+ * Streaming a path or "-" (not a URL) to psc_validate_stream(): memory stays
+ * bounded whatever the input size. Regular files have no size cap; pipes and
+ * character devices stop at --max-size (an endless /dev/zero must end,
+ * BAD-INPUTS A14). For regular files with --format auto, `format` is
+ * detected from the head of the file and its last line (`# EOF`).
+ */
+struct cli_stream {
+    int fd;
+    bool own_fd;
+    bool capped;
+    unsigned long long max;
+    unsigned long long total;
+    char *source;        /* owned */
+    psc_format format;   /* detected for regular files; AUTO otherwise */
+};
+int cli_stream_open(const char *arg, const struct cli_net_opts *net, struct cli_stream *s);
+long cli_stream_read(void *ctx, char *buf, size_t cap, psc_error *err);
+void cli_stream_close(struct cli_stream *s);
+
 /* ---- diagnostics output (validate, lint) ---- */
 enum cli_diag_format { CLI_DIAG_TEXT, CLI_DIAG_JSON, CLI_DIAG_GITHUB };
 int cli_parse_diag_format(const char *s, enum cli_diag_format *out);

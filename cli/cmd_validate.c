@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "netopts.h"
 #include "parse_opts.h"
 
 static const char validate_options[] =
@@ -13,7 +14,8 @@ static const char validate_options[] =
     "  --strict              warnings (missing final newline, interleaved families in text\n"
     "                        formats) become errors\n"
     PARSE_LIMIT_OPTIONS_HELP
-    "  -h, --help            show this help\n";
+    "  -h, --help            show this help\n"
+    NET_OPTIONS_HELP;
 
 int cmd_validate(int argc, char **argv)
 {
@@ -29,6 +31,7 @@ int cmd_validate(int argc, char **argv)
         {"output", required_argument, NULL, O_OUTPUT},
         {"strict", no_argument, NULL, O_STRICT},
         PARSE_LIMIT_OPTIONS,
+        NET_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -50,9 +53,12 @@ int cmd_validate(int argc, char **argv)
             cli_print_command_help(stdout, self, validate_options);
             return cli_finish(EXIT_OK);
         default:
-            if ((rc = cli_parse_limit_option(c, optarg, &popts, "validate")) >= 0) {
-                if (rc)
+            if ((rc = cli_parse_limit_option(c, optarg, &popts, "validate")) >= 0 ||
+                (rc = cli_parse_net_option(c, optarg, &net, "validate")) >= 0) {
+                if (rc) {
+                    cli_net_opts_release(&net);
                     return rc;
+                }
                 break;
             }
             return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
@@ -65,30 +71,52 @@ int cmd_validate(int argc, char **argv)
     struct cli_diag_printer pr;
     cli_diag_begin(&pr, stdout, ofmt);
     for (int i = optind; i < argc; i++) {
-        struct cli_input in;
-        if ((rc = cli_input_load(argv[i], &net, &in)) != EXIT_OK) {
-            cli_input_release(&in);
-            status = EXIT_RUNTIME;
-            continue;
-        }
-        psc_parse_opts o = popts;
-        if (o.format == PSC_FORMAT_AUTO)
-            o.format = in.format;
         psc_diag_list diags;
         psc_diag_list_init(&diags);
-        psc_status st = psc_validate_buffer(in.data, in.len, &o, &diags);
-        if (st == PSC_E_NOMEM) {
-            cli_errorf("%s: out of memory", in.source);
-            if (status == EXIT_OK || status == EXIT_FINDINGS)
+        psc_parse_opts o = popts;
+        psc_status st;
+        char *source = NULL;
+        psc_error err;
+        psc_error_clear(&err);
+        if (cli_is_url(argv[i])) {
+            struct cli_input in;
+            if ((rc = cli_input_load(argv[i], &net, &in)) != EXIT_OK) {
+                cli_input_release(&in);
                 status = EXIT_RUNTIME;
+                continue;
+            }
+            if (o.format == PSC_FORMAT_AUTO)
+                o.format = in.format;
+            st = psc_validate_buffer(in.data, in.len, &o, &diags);
+            source = in.source;
+            in.source = NULL;
+            cli_input_release(&in);
+        } else {
+            /* files and stdin are streamed: memory does not grow with the input */
+            struct cli_stream s;
+            if (cli_stream_open(argv[i], &net, &s) != EXIT_OK) {
+                cli_stream_close(&s);
+                status = EXIT_RUNTIME;
+                continue;
+            }
+            if (o.format == PSC_FORMAT_AUTO)
+                o.format = s.format;
+            st = psc_validate_stream(cli_stream_read, &s, &o, &diags, &err);
+            source = s.source;
+            s.source = NULL;
+            cli_stream_close(&s);
+        }
+        if (st == PSC_E_NOMEM || st == PSC_E_IO) {
+            cli_errorf("%s: %s", source, st == PSC_E_NOMEM ? "out of memory" : err.message);
+            status = EXIT_RUNTIME;
         } else {
             psc_diag_list_sort(&diags);
-            cli_diag_print(&pr, in.source, &diags);
+            cli_diag_print(&pr, source, &diags);
             if (diags.nerrors && status == EXIT_OK)
                 status = EXIT_FINDINGS;
         }
+        free(source);
         psc_diag_list_release(&diags);
-        cli_input_release(&in);
     }
     cli_diag_end(&pr);
     cli_net_opts_release(&net);

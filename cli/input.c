@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -130,4 +131,84 @@ void cli_input_release(struct cli_input *in)
     free(in->source);
     free(in->content_type);
     memset(in, 0, sizeof *in);
+}
+
+int cli_stream_open(const char *arg, const struct cli_net_opts *net, struct cli_stream *s)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+    s->format = PSC_FORMAT_AUTO;
+    s->max = net && net->max_size ? net->max_size : 64ull << 20;
+    bool is_stdin = strcmp(arg, "-") == 0;
+    s->source = strdup(is_stdin ? "<stdin>" : arg);
+    if (!s->source)
+        return EXIT_RUNTIME;
+    if (is_stdin) {
+        s->fd = STDIN_FILENO;
+    } else {
+        s->fd = open(arg, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0) {
+            cli_errorf("%s: %s", arg, strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        s->own_fd = true;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) != 0) {
+        cli_errorf("%s: %s", s->source, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        cli_errorf("%s: is a directory", s->source);
+        return EXIT_RUNTIME;
+    }
+    s->capped = !S_ISREG(st.st_mode);
+    if (!s->capped && st.st_size > 0) {
+        /* detection needs the head and the last line only */
+        char head[65536];
+        ssize_t n = pread(s->fd, head, sizeof head, 0);
+        char tail[16];
+        off_t toff = st.st_size > (off_t)sizeof tail ? st.st_size - (off_t)sizeof tail : 0;
+        ssize_t tn = pread(s->fd, tail, sizeof tail, toff);
+        size_t te = tn > 0 ? (size_t)tn : 0;
+        while (te > 0 && tail[te - 1] == '\n')
+            te--;
+        if (te >= 5 && memcmp(tail + te - 5, "# EOF", 5) == 0 && (te == 5 ? toff == 0 : tail[te - 6] == '\n'))
+            s->format = PSC_FORMAT_OPENMETRICS_1_0;
+        else if (n > 0)
+            s->format = psc_format_detect(head, (size_t)n);
+    }
+    return EXIT_OK;
+}
+
+long cli_stream_read(void *ctx, char *buf, size_t cap, psc_error *err)
+{
+    struct cli_stream *s = ctx;
+    for (;;) {
+        ssize_t r = read(s->fd, buf, cap);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            if (err)
+                snprintf(err->message, sizeof err->message, "%s", strerror(errno));
+            return -1;
+        }
+        s->total += (unsigned long long)r;
+        if (s->capped && s->total > s->max) {
+            if (err)
+                snprintf(err->message, sizeof err->message,
+                         "input exceeds the --max-size limit of %llu bytes", s->max);
+            return -1;
+        }
+        return (long)r;
+    }
+}
+
+void cli_stream_close(struct cli_stream *s)
+{
+    if (s->own_fd && s->fd >= 0)
+        close(s->fd);
+    free(s->source);
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
 }

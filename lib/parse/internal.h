@@ -11,6 +11,21 @@ psc_status psc_parse_number(const char *s, size_t n, bool allow_special, double 
 /* Go ParseInt(s, 10, 64): [+-]digits. PSC_E_SYNTAX or PSC_E_LIMIT (range). */
 psc_status psc_parse_int64(const char *s, size_t n, int64_t *out);
 
+/* Chunked input (psc_validate_stream): go on with the next chunk, which
+ * starts right after the previous one in the stream; `final` when it ends
+ * the input. Line numbers and state carry over; slices of the previous
+ * chunk become invalid. */
+void psc_parser_continue(psc_parser *p, const char *buf, size_t len, bool final);
+/* Account for a line of `bytes` bytes (including its LF) that the caller
+ * skipped without handing it to the parser (an over-long line). */
+void psc_parser_skip_line(psc_parser *p, uint64_t bytes);
+/* Number of the next line; stream offset of the next unread byte. */
+uint64_t psc_parser_line(const psc_parser *p);
+uint64_t psc_parser_offset(const psc_parser *p);
+
+/* Tests only: chunk size of psc_validate_stream (0 restores 1 MiB). */
+void psc_test_set_stream_chunk(size_t n);
+
 /* Character classes. */
 extern const unsigned char psc_cc[256];
 enum {

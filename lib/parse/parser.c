@@ -29,6 +29,8 @@ struct psc_parser {
     const char *buf;
     size_t len;
     size_t pos;
+    uint64_t base;      /* stream offset of buf[0] (chunked input) */
+    bool final;         /* buf ends the input */
     uint64_t line;      /* number of the next line */
     psc_format fmt;
     bool om;
@@ -99,12 +101,39 @@ void psc_parser_reset(psc_parser *p, const char *buf, size_t len)
     p->buf = buf ? buf : "";
     p->len = buf ? len : 0;
     p->pos = 0;
+    p->base = 0;
+    p->final = true;
     p->line = 1;
     p->fmt = p->o.format == PSC_FORMAT_AUTO ? psc_format_detect(p->buf, p->len) : p->o.format;
     p->om = p->fmt == PSC_FORMAT_OPENMETRICS_1_0;
     p->state = ST_LINES;
     p->nsamples = 0;
     psc_diag_list_release(&p->warnings);
+}
+
+void psc_parser_continue(psc_parser *p, const char *buf, size_t len, bool final)
+{
+    p->base += p->len;
+    p->buf = buf ? buf : "";
+    p->len = buf ? len : 0;
+    p->pos = 0;
+    p->final = final;
+}
+
+void psc_parser_skip_line(psc_parser *p, uint64_t bytes)
+{
+    p->base += bytes;
+    p->line++;
+}
+
+uint64_t psc_parser_line(const psc_parser *p)
+{
+    return p->line;
+}
+
+uint64_t psc_parser_offset(const psc_parser *p)
+{
+    return p->base + p->pos;
 }
 
 psc_format psc_parser_format(const psc_parser *p)
@@ -143,7 +172,7 @@ static psc_status fail(psc_parser *p, psc_status st, psc_code code, const char *
     if (e) {
         e->status = st;
         e->code = (int)code;
-        e->offset = (uint64_t)(at - p->buf);
+        e->offset = p->base + (uint64_t)(at - p->buf);
         e->line = p->lno;
         e->column = (uint64_t)(at - p->lstart) + 1;
         va_list ap;
@@ -918,17 +947,19 @@ static psc_status parse_sample(psc_parser *p, const char *s, const char *e, psc_
 
 /* ---------------------------------------------------------------- driver */
 
+/* Line and column of the end of the input (for "missing # EOF"). */
 static void position_of(const psc_parser *p, size_t off, uint64_t *line, uint64_t *col)
 {
-    /* Only used for the end-of-input position: the line counter is exact
-     * when all lines were read; the column is counted back to the last LF. */
     size_t ls = off;
     while (ls > 0 && p->buf[ls - 1] != '\n')
         ls--;
-    *line = p->line - (off == p->len && ls == off && p->len > 0 && p->buf[p->len - 1] == '\n' ? 0 : 1);
-    if (p->len == 0)
-        *line = 1;
-    *col = (uint64_t)(off - ls) + 1;
+    if (ls == off) {
+        *line = p->line; /* at the start of the line after the last LF */
+        *col = 1;
+    } else {
+        *line = p->line - 1;
+        *col = (uint64_t)(off - ls) + 1;
+    }
 }
 
 psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
@@ -938,6 +969,8 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         if (p->state == ST_DONE)
             return PSC_DONE;
         if (p->pos >= p->len) {
+            if (!p->final)
+                return PSC_DONE; /* this chunk is done; psc_parser_continue() goes on */
             bool missing = p->om && p->state != ST_AFTER_EOF;
             p->state = ST_DONE;
             if (missing) {
@@ -957,7 +990,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         p->lno = p->line++;
         p->pos = nl ? (size_t)(nl - p->buf) + 1 : p->len;
         /* every field a consumer may read is set here or by the line's parser */
-        ent->offset = (uint64_t)(ls - p->buf);
+        ent->offset = p->base + (uint64_t)(ls - p->buf);
         ent->line = p->lno;
         ent->name = PSC_STR_NULL;
         ent->name_column = 0;
@@ -1012,7 +1045,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
                 return fail(p, PSC_E_SYNTAX, PSC_C_MISSING_NEWLINE, e,
                             "the last line must end with a line feed");
             if (psc_diag_add(&p->warnings, PSC_SEV_WARNING, psc_code_name(PSC_C_MISSING_NEWLINE),
-                             PSC_STR_NULL, (uint64_t)(e - p->buf), p->lno, (uint64_t)(e - ls) + 1,
+                             PSC_STR_NULL, p->base + (uint64_t)(e - p->buf), p->lno, (uint64_t)(e - ls) + 1,
                              "the last line does not end with a line feed") != PSC_OK)
                 return fail(p, PSC_E_NOMEM, PSC_C_NOMEM, ls, "out of memory");
         }

@@ -945,6 +945,44 @@ psc_status psc_validator_finish(psc_validator *v, uint64_t end_offset, uint64_t 
     return st;
 }
 
+/* Feed every entry of the parser's current buffer to the validator. */
+static psc_status drain(psc_parser *p, psc_validator *v, psc_diag_list *diags)
+{
+    for (;;) {
+        psc_entry ent;
+        psc_error err;
+        err.code = PSC_C_NONE;
+        psc_status st = psc_parser_next(p, &ent, &err);
+        if (st == PSC_DONE)
+            return PSC_OK;
+        if (st == PSC_E_NOMEM)
+            return PSC_E_NOMEM;
+        if (st != PSC_OK) {
+            if (psc_diag_add_error(diags, &err, PSC_STR_NULL) != PSC_OK ||
+                psc_validator_parse_error(v, &err) != PSC_OK)
+                return PSC_E_NOMEM;
+            continue;
+        }
+        if (psc_validator_feed(v, &ent) != PSC_OK)
+            return PSC_E_NOMEM;
+    }
+}
+
+static psc_status finish_validation(psc_parser *p, psc_validator *v, psc_diag_list *diags,
+                                    size_t errors_before)
+{
+    if (psc_validator_finish(v, psc_parser_offset(p), psc_parser_line(p), 1) != PSC_OK)
+        return PSC_E_NOMEM;
+    const psc_diag_list *w = psc_parser_warnings(p);
+    for (size_t i = 0; i < w->count; i++) {
+        const psc_diag *d = &w->items[i];
+        psc_str m = {d->metric, strlen(d->metric)};
+        if (psc_diag_add(diags, d->severity, d->rule, m, d->offset, d->line, d->column, "%s", d->message))
+            return PSC_E_NOMEM;
+    }
+    return diags->nerrors > errors_before ? PSC_E_SYNTAX : PSC_OK;
+}
+
 psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts *opts,
                                psc_diag_list *diags)
 {
@@ -963,43 +1001,151 @@ psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts
         return PSC_E_NOMEM;
     }
     size_t errors_before = diags->nerrors;
-    psc_status rc = PSC_OK;
-    for (;;) {
-        psc_entry ent;
-        psc_error err;
-        err.code = PSC_C_NONE;
-        psc_status st = psc_parser_next(p, &ent, &err);
-        if (st == PSC_DONE)
-            break;
-        if (st == PSC_E_NOMEM) {
-            rc = PSC_E_NOMEM;
-            break;
-        }
-        if (st != PSC_OK) {
-            if (psc_diag_add_error(diags, &err, PSC_STR_NULL) != PSC_OK ||
-                psc_validator_parse_error(v, &err) != PSC_OK) {
-                rc = PSC_E_NOMEM;
-                break;
-            }
-            continue;
-        }
-        if (psc_validator_feed(v, &ent) != PSC_OK) {
-            rc = PSC_E_NOMEM;
-            break;
-        }
-    }
-    if (rc == PSC_OK && psc_validator_finish(v, len, 0, 0) != PSC_OK)
-        rc = PSC_E_NOMEM;
-    const psc_diag_list *w = psc_parser_warnings(p);
-    for (size_t i = 0; rc == PSC_OK && i < w->count; i++) {
-        const psc_diag *d = &w->items[i];
-        psc_str m = {d->metric, strlen(d->metric)};
-        if (psc_diag_add(diags, d->severity, d->rule, m, d->offset, d->line, d->column, "%s", d->message))
-            rc = PSC_E_NOMEM;
-    }
+    psc_status rc = drain(p, v, diags);
+    if (rc == PSC_OK)
+        rc = finish_validation(p, v, diags, errors_before);
     psc_validator_free(v);
     psc_parser_free(p);
-    if (rc != PSC_OK)
-        return rc;
-    return diags->nerrors > errors_before ? PSC_E_SYNTAX : PSC_OK;
+    return rc;
+}
+
+/* Chunk size of psc_validate_stream; tests lower it to cross chunk borders
+ * often (psc_test_set_stream_chunk, parse/internal.h). */
+static size_t stream_chunk = 1u << 20;
+
+void psc_test_set_stream_chunk(size_t n)
+{
+    stream_chunk = n ? n : 1u << 20;
+}
+
+psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *opts,
+                               psc_diag_list *diags, psc_error *err)
+{
+    psc_parse_opts o;
+    if (opts)
+        o = *opts;
+    else
+        psc_parse_opts_init(&o);
+    if (!o.max_line_bytes)
+        o.max_line_bytes = 1u << 20;
+    size_t cap = stream_chunk + o.max_line_bytes + 1;
+    char *buf = psc_malloc(cap);
+    psc_parser *p = psc_parser_new(&o);
+    psc_validator *v = NULL;
+    psc_status rc = PSC_OK;
+    size_t have = 0;
+    bool eof = false, started = false;
+    size_t errors_before = diags->nerrors;
+    if (!buf || !p) {
+        rc = PSC_E_NOMEM;
+        goto out;
+    }
+    for (;;) {
+        /* fill the buffer */
+        while (!eof && have < cap) {
+            long r = rd(ctx, buf + have, cap - have, err);
+            if (r < 0) {
+                rc = PSC_E_IO;
+                goto out;
+            }
+            if (r == 0)
+                eof = true;
+            have += (size_t)r;
+            if (memchr(buf + have - (size_t)r, '\n', (size_t)r) && have >= stream_chunk)
+                break;
+        }
+        if (!started) {
+            started = true;
+            psc_parser_reset(p, buf, 0);
+            if (o.format == PSC_FORMAT_AUTO) {
+                o.format = psc_format_detect(buf, have);
+                /* re-create the parser with the resolved format */
+                psc_parser_free(p);
+                p = psc_parser_new(&o);
+                if (!p) {
+                    rc = PSC_E_NOMEM;
+                    goto out;
+                }
+                psc_parser_reset(p, buf, 0);
+            }
+            v = psc_validator_new(o.format, &o, diags);
+            if (!v) {
+                rc = PSC_E_NOMEM;
+                goto out;
+            }
+        }
+        size_t complete;
+        bool final = eof;
+        if (final) {
+            complete = have;
+        } else {
+            const char *last = NULL;
+            for (size_t i = have; i > 0; i--)
+                if (buf[i - 1] == '\n') {
+                    last = buf + i - 1;
+                    break;
+                }
+            if (!last) {
+                /* no line end in a full buffer: the line is over the limit
+                 * (BAD-INPUTS A1); report it and skip to its end unbuffered */
+                psc_error le;
+                psc_error_clear(&le);
+                le.status = PSC_E_LIMIT;
+                le.code = PSC_C_LINE_TOO_LONG;
+                le.line = psc_parser_line(p);
+                le.column = o.max_line_bytes + 1;
+                le.offset = psc_parser_offset(p) + o.max_line_bytes;
+                snprintf(le.message, sizeof le.message,
+                         "line exceeds the limit of %zu bytes (--max-line-bytes)", o.max_line_bytes);
+                if (psc_diag_add_error(diags, &le, PSC_STR_NULL) || psc_validator_parse_error(v, &le)) {
+                    rc = PSC_E_NOMEM;
+                    goto out;
+                }
+                uint64_t skipped = have;
+                for (;;) {
+                    long r = rd(ctx, buf, cap, err);
+                    if (r < 0) {
+                        rc = PSC_E_IO;
+                        goto out;
+                    }
+                    if (r == 0) {
+                        eof = true;
+                        have = 0;
+                        break;
+                    }
+                    const char *nl = memchr(buf, '\n', (size_t)r);
+                    if (nl) {
+                        size_t used = (size_t)(nl - buf) + 1;
+                        skipped += used;
+                        memmove(buf, nl + 1, (size_t)r - used);
+                        have = (size_t)r - used;
+                        break;
+                    }
+                    skipped += (uint64_t)r;
+                }
+                psc_parser_skip_line(p, skipped);
+                if (eof && have == 0) {
+                    psc_parser_continue(p, buf, 0, true);
+                    if ((rc = drain(p, v, diags)))
+                        goto out;
+                    break;
+                }
+                continue;
+            }
+            complete = (size_t)(last - buf) + 1;
+        }
+        psc_parser_continue(p, buf, complete, final);
+        if ((rc = drain(p, v, diags)))
+            goto out;
+        if (final)
+            break;
+        memmove(buf, buf + complete, have - complete);
+        have -= complete;
+    }
+    rc = finish_validation(p, v, diags, errors_before);
+out:
+    psc_validator_free(v);
+    psc_parser_free(p);
+    psc_free(buf);
+    return rc;
 }

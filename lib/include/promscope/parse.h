@@ -278,6 +278,29 @@ PSC_API psc_status psc_validate_buffer(const char *buf, size_t len, const psc_pa
                                        psc_diag_list *diags);
 
 /**
+ * Read callback of psc_validate_stream(): copy up to @p cap bytes into
+ * @p buf. Return the number of bytes read, 0 at the end of the input, or
+ * -1 on a read error (the callback describes it in @p err, optional).
+ */
+typedef long (*psc_read_fn)(void *ctx, char *buf, size_t cap, psc_error *err);
+
+/**
+ * Parse and validate an input read in chunks through @p rd, with memory
+ * bounded by the chunk size (1 MiB) plus opts->max_line_bytes plus the
+ * validator's O(families + metrics of the current family), whatever the
+ * input size (BAD-INPUTS A13, E5). A line longer than max_line_bytes is
+ * reported (PSC_C_LINE_TOO_LONG) and skipped without being buffered (A1).
+ *
+ * Findings go to @p diags as with psc_validate_buffer(). With format AUTO,
+ * detection (psc_format_detect) sees only the first chunk: pass the format
+ * when it is known.
+ * @return PSC_OK no error finding; PSC_E_SYNTAX at least one; PSC_E_IO when
+ *         @p rd failed (@p err describes it); PSC_E_NOMEM.
+ */
+PSC_API psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *opts,
+                                       psc_diag_list *diags, psc_error *err);
+
+/**
  * Parse a number per OpenMetrics-1.0.md "Numbers" (also used for the
  * Prometheus text formats, whose values follow Go's ParseFloat minus hex
  * and `_`): [+-] digits [. digits] [e [+-] digits], `.5`, `5.`, and
