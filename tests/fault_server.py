@@ -56,8 +56,8 @@ TEXT_BODY = (
     b"fault_temperature_celsius 21.5\n"
 )
 OM_BODY = (
-    b"# TYPE fault_info info\n"
-    b'fault_info{version="1.2.3"} 1\n'
+    b"# TYPE fault_build info\n"
+    b'fault_build_info{version="1.2.3"} 1\n'
     b"# TYPE fault_requests counter\n"
     b'fault_requests_total{code="200"} 1027\n'
     b"# EOF\n"
