@@ -14,6 +14,7 @@ static const char validate_options[] =
     "  --strict              warnings (missing final newline, interleaved families in text\n"
     "                        formats) become errors\n"
     PARSE_LIMIT_OPTIONS_HELP
+    "  --targets-from URL    also validate the active targets of this Prometheus server\n"
     "  -h, --help            show this help\n"
     NET_OPTIONS_HELP;
 
@@ -25,11 +26,13 @@ int cmd_validate(int argc, char **argv)
     enum cli_diag_format ofmt = CLI_DIAG_TEXT;
     struct cli_net_opts net;
     cli_net_opts_init(&net);
-    enum { O_FORMAT = 1000, O_OUTPUT, O_STRICT, PARSE_LIMIT_OPTION_IDS };
+    enum { O_FORMAT = 1000, O_OUTPUT, O_STRICT, O_TARGETS_FROM, PARSE_LIMIT_OPTION_IDS };
+    const char *targets_from = NULL;
     static const struct option opts[] = {
         {"format", required_argument, NULL, O_FORMAT},
         {"output", required_argument, NULL, O_OUTPUT},
         {"strict", no_argument, NULL, O_STRICT},
+        {"targets-from", required_argument, NULL, O_TARGETS_FROM},
         PARSE_LIMIT_OPTIONS,
         NET_OPTIONS,
         {"help", no_argument, NULL, 'h'},
@@ -49,6 +52,11 @@ int cmd_validate(int argc, char **argv)
         case O_STRICT:
             popts.flags |= PSC_PARSE_STRICT;
             break;
+        case O_TARGETS_FROM:
+            if (!cli_is_url(optarg))
+                return cli_usage_error("validate", "invalid --targets-from '%s': expected an http(s) URL", optarg);
+            targets_from = optarg;
+            break;
         case 'h':
             cli_print_command_help(stdout, self, validate_options);
             return cli_finish(EXIT_OK);
@@ -64,13 +72,22 @@ int cmd_validate(int argc, char **argv)
             return cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
+    if (optind >= argc && !targets_from)
         return cli_usage_error("validate", "missing INPUT (a path, '-' for stdin, or a URL)");
+    /* --format is also the fallback for responses without a usable Content-Type */
+    char **targets = NULL;
+    size_t ntargets = 0;
+    if (cli_net_set_fallback_format(&net, popts.format) ||
+        (targets_from && (rc = cli_targets_from(targets_from, &net, &targets, &ntargets)) != 0)) {
+        cli_net_opts_release(&net);
+        return EXIT_RUNTIME;
+    }
 
     int status = EXIT_OK;
     struct cli_diag_printer pr;
     cli_diag_begin(&pr, stdout, ofmt);
-    for (int i = optind; i < argc; i++) {
+    for (int i = optind; i < argc + (int)ntargets; i++) {
+        const char *arg = i < argc ? argv[i] : targets[i - argc];
         psc_diag_list diags;
         psc_diag_list_init(&diags);
         psc_parse_opts o = popts;
@@ -78,9 +95,9 @@ int cmd_validate(int argc, char **argv)
         char *source = NULL;
         psc_error err;
         psc_error_clear(&err);
-        if (cli_is_url(argv[i])) {
+        if (cli_is_url(arg)) {
             struct cli_input in;
-            if ((rc = cli_input_load(argv[i], &net, &in)) != EXIT_OK) {
+            if ((rc = cli_input_load(arg, &net, &in)) != EXIT_OK) {
                 cli_input_release(&in);
                 status = EXIT_RUNTIME;
                 continue;
@@ -94,7 +111,7 @@ int cmd_validate(int argc, char **argv)
         } else {
             /* files and stdin are streamed: memory does not grow with the input */
             struct cli_stream s;
-            if (cli_stream_open(argv[i], &net, &s) != EXIT_OK) {
+            if (cli_stream_open(arg, &net, &s) != EXIT_OK) {
                 cli_stream_close(&s);
                 status = EXIT_RUNTIME;
                 continue;
@@ -119,6 +136,9 @@ int cmd_validate(int argc, char **argv)
         psc_diag_list_release(&diags);
     }
     cli_diag_end(&pr);
+    for (size_t i = 0; i < ntargets; i++)
+        free(targets[i]);
+    free(targets);
     cli_net_opts_release(&net);
     return cli_finish(status);
 }
