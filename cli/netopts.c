@@ -426,8 +426,9 @@ int cli_targets_from(const char *server, const struct cli_net_opts *net, char **
     }
     for (size_t i = 0; i < resp.ntargets; i++) {
         psc_str u = resp.targets[i].scrape_url;
-        if (!u.ptr || !u.len || memchr(u.ptr, '\0', u.len))
-            continue;
+        if (!u.ptr || !u.len || memchr(u.ptr, '\0', u.len) ||
+            !((u.len > 7 && memcmp(u.ptr, "http://", 7) == 0) || (u.len > 8 && memcmp(u.ptr, "https://", 8) == 0)))
+            continue; /* only http(s) URLs become INPUTs */
         bool dup = false;
         for (size_t j = 0; j < k && !dup; j++)
             dup = strlen(out[j]) == u.len && memcmp(out[j], u.ptr, u.len) == 0;
