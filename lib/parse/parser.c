@@ -835,6 +835,10 @@ static psc_status parse_sample(psc_parser *p, const char *s, const char *e, psc_
             if (st)
                 return st;
         }
+        if (!mname.ptr && p->fmt != PSC_FORMAT_TEXT_1_0_0 && s + 1 < e && s[1] == '"')
+            return fail(p, PSC_E_SYNTAX, PSC_C_INVALID_METRIC_NAME, ns,
+                        "quoted metric names ({\"name\"}) need text format 1.0.0, not %s",
+                        psc_format_name(p->fmt));
         if (!mname.ptr)
             return fail(p, PSC_E_SYNTAX, PSC_C_MISSING_METRIC_NAME, ns, "missing metric name");
     } else {
