@@ -857,9 +857,13 @@ static void finish(xfer *x, psc_status st, psc_buf *msg)
     } else if (st != PSC_OK) {
         if (!msg->data)
             psc_buf_printf(msg, "%s", psc_status_name(st));
-        r->error = msg->data; /* may be NULL if even that failed */
+        r->error = msg->data;
         msg->data = NULL;
         msg->len = msg->cap = 0;
+        if (!r->error) { /* not even the message could be allocated */
+            st = PSC_E_NOMEM;
+            r->status = st;
+        }
     }
     psc_buf_release(msg);
     x->done = true;

@@ -186,7 +186,8 @@ typedef struct psc_fetch_result {
     /** Human-readable reason when status != PSC_OK, else NULL. Lowercase,
      *  no final period, URL userinfo redacted, body snippets escaped,
      *  e.g. "HTTP 500 Internal Server Error: <html>\n..." or
-     *  "timed out after 10 s (received 1048576 bytes)". */
+     *  "timed out after 10 s (received 1048576 bytes)". NULL also when
+     *  status is PSC_E_NOMEM and the message itself could not be allocated. */
     char *error;
 
     /** Body bytes after content decoding; followed by one NUL byte that
