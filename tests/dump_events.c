@@ -180,6 +180,9 @@ static void put_str(psc_str s)
     putchar('"');
 }
 
+/* Shortest text that reads back to v: the fewest significant digits that
+ * round-trip, in positional notation for exponents -4..20, else d.ddde+XX
+ * (Go's strconv 'g' -1 style with a wider positional range). */
 static void put_double(double v)
 {
     if (isnan(v)) {
@@ -190,13 +193,46 @@ static void put_double(double v)
         fputs(v > 0 ? "+Inf" : "-Inf", stdout);
         return;
     }
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+    char tmp[48];
+    for (int prec = 0; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec, v);
         if (strtod(tmp, NULL) == v)
             break;
     }
-    fputs(tmp, stdout);
+    /* tmp: [-]d[.ddd]e[+-]XX */
+    const char *t = tmp;
+    if (*t == '-') {
+        putchar('-');
+        t++;
+    }
+    char digits[24];
+    size_t nd = 0;
+    for (; *t && *t != 'e'; t++)
+        if (*t != '.' && nd < sizeof digits - 1)
+            digits[nd++] = *t;
+    int exp = atoi(t + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    if (exp >= -4 && exp < 21) {
+        if (exp >= 0) {
+            for (int i = 0; i <= exp || (size_t)i < nd; i++) {
+                if (i == exp + 1)
+                    putchar('.');
+                putchar((size_t)i < nd ? digits[i] : '0');
+            }
+        } else {
+            fputs("0.", stdout);
+            for (int i = -1; i > exp; i--)
+                putchar('0');
+            fputs(digits, stdout);
+        }
+    } else {
+        putchar(digits[0]);
+        if (nd > 1)
+            printf(".%s", digits + 1);
+        printf("e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    }
 }
 
 static int is_plain_name(psc_str s)
