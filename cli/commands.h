@@ -5,4 +5,13 @@ int cmd_help(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_scrape(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_series(int argc, char **argv);
+int cmd_labels(int argc, char **argv);
+int cmd_label_values(int argc, char **argv);
+int cmd_metadata(int argc, char **argv);
+int cmd_targets(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* `cardinality --server URL` (cli/cardinality_server.c): argv as cmd_cardinality's. */
+int cli_cardinality_server(int argc, char **argv);
 #endif

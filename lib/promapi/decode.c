@@ -60,7 +60,7 @@ char *psc_api_escape(char *dst, size_t cap, const char *s, size_t n, size_t max)
         size_t tl;
         unsigned c = p[i];
         size_t adv = 1;
-        if (c == '\\' || c == '"') {
+        if (c == '\\') {
             tmp[0] = '\\';
             tmp[1] = (char)c;
             tl = 2;

@@ -16,7 +16,7 @@ psc_status psc_api_set_error(psc_error *err, psc_status status, const char *fmt,
     ;
 
 /* Write s[0..n) into dst (capacity cap, always NUL-terminated) with control
- * characters, quotes, backslashes and invalid UTF-8 escaped C-style, at most
+ * characters, backslashes and invalid UTF-8 escaped C-style, at most
  * max input bytes, then "..." (BAD-INPUTS H1/H2). Returns dst. */
 char *psc_api_escape(char *dst, size_t cap, const char *s, size_t n, size_t max);
 
