@@ -34,13 +34,15 @@ def json_series(doc):
     histograms one per quantile or bucket plus _sum and _count."""
     n = 0
     for fam in doc:
+        kind = fam.get("type", "").upper()
         for m in fam.get("metrics", []):
-            if "buckets" in m:
-                n += len(m["buckets"]) + 2
-                if "+Inf" not in m["buckets"]:
+            if kind in ("HISTOGRAM", "GAUGEHISTOGRAM") or "buckets" in m:
+                buckets = m.get("buckets", {})
+                n += len(buckets) + 2
+                if "+Inf" not in buckets:
                     n += 1  # the +Inf bucket is implied by count
-            elif "quantiles" in m:
-                n += len(m["quantiles"]) + 2
+            elif kind == "SUMMARY" or "quantiles" in m:
+                n += len(m.get("quantiles", {})) + 2  # a summary may have no quantiles
             else:
                 n += 1
     return n
