@@ -1,0 +1,979 @@
+/*
+ * The in-memory model of an exposition (promscope/model.h): families,
+ * metrics (label sets without le/quantile), samples and exemplars, built
+ * from the entries of the pull parser after the validator has seen them.
+ *
+ * Building is one pass over the entries with hashed lookups only:
+ *  - family by name (psc_hidx over the family array);
+ *  - metric by (family, label set without the bound label), order of the
+ *    labels not significant: the hash is a sum of per-pair hashes;
+ *  - series by (sample name, full label set), same scheme, for duplicate
+ *    detection and psc_model_find_series().
+ * Samples are appended in input order and grouped by metric at the end
+ * with a counting sort (skipped when the input was already grouped, the
+ * usual case). Strings live in one arena; label and sample names, and the
+ * le/quantile values, are interned so that each distinct one is stored
+ * once.
+ */
+#include "promscope/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/arena.h"
+#include "util/hash.h"
+
+#define NONE UINT32_MAX
+
+struct psc_model {
+    psc_arena arena;
+    psc_format format;
+    uint64_t seed;
+    psc_family *families;
+    size_t nfamilies, cap_families;
+    uint32_t *fam_start;   /* index of each family's first sample */
+    psc_metric *metrics;   /* grouped by family */
+    size_t nmetrics;
+    psc_sample *samples;   /* grouped by metric, metrics grouped by family */
+    size_t nsamples;
+    psc_hidx family_idx;   /* name -> family index */
+    psc_hidx series_idx;   /* (sample name, label set) -> sample index */
+};
+
+/* A metric while building. */
+typedef struct bmetric {
+    uint64_t hash;
+    uint32_t family;
+    uint32_t nsamples;
+    const psc_label *labels;
+    size_t nlabels;
+    uint64_t line;
+} bmetric;
+
+typedef struct builder {
+    psc_model *m;
+    psc_format fmt;
+    psc_diag_list *diags;
+    uint32_t cur;              /* current family, NONE before the first */
+    uint32_t *fam_last;        /* last metric used per family (parallel to families) */
+    size_t cap_fam_last;
+    bmetric *bm;
+    size_t nbm, cap_bm;
+    psc_sample *bs;            /* samples in input order */
+    size_t nbs, cap_bs;
+    uint32_t *bs_metric;       /* metric of each sample */
+    size_t cap_bs_metric;
+    psc_hidx metric_idx;
+    psc_hidx intern_idx;
+    psc_str *interned;
+    size_t ninterned, cap_interned;
+    /* per-sample scratch */
+    psc_label *ml;             /* metric labels of the current sample */
+    size_t cap_ml;
+    uint64_t *nh, *vh;         /* name and value hashes of the current sample's labels */
+    size_t cap_nh, cap_vh;
+    psc_label *sa, *sb;        /* sorting scratch for label set comparison */
+    size_t cap_sa, cap_sb;
+} builder;
+
+/* ------------------------------------------------------------------ */
+/* labels */
+
+psc_str psc_labels_get(const psc_label *labels, size_t n, psc_str name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (psc_str_eq(labels[i].name, name))
+            return labels[i].value;
+    return PSC_STR_NULL;
+}
+
+static int str_cmp(psc_str a, psc_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int label_cmp(const void *x, const void *y)
+{
+    return str_cmp(((const psc_label *)x)->name, ((const psc_label *)y)->name);
+}
+
+static bool same_order_equal(const psc_label *a, const psc_label *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!psc_str_eq(a[i].name, b[i].name) || !psc_str_eq(a[i].value, b[i].value))
+            return false;
+    return true;
+}
+
+/* Set equality of two label lists whose names are unique within each
+ * list. Quadratic for short lists; with scratch (builder) longer lists
+ * are sorted by name instead. Returns -1 when the scratch could not grow. */
+static int labels_equal(const psc_label *a, size_t na, const psc_label *b, size_t nb, builder *bd)
+{
+    if (na != nb)
+        return 0;
+    size_t n = na;
+    size_t i = 0;
+    while (i < n && psc_str_eq(a[i].name, b[i].name) && psc_str_eq(a[i].value, b[i].value))
+        i++;
+    if (i == n)
+        return 1;
+    if (!psc_str_eq(a[i].name, b[i].name) && n - i > 16 && bd) {
+        size_t k = n - i;
+        if (psc_grow((void **)&bd->sa, &bd->cap_sa, k, sizeof *bd->sa) ||
+            psc_grow((void **)&bd->sb, &bd->cap_sb, k, sizeof *bd->sb))
+            return -1;
+        memcpy(bd->sa, a + i, k * sizeof *a);
+        memcpy(bd->sb, b + i, k * sizeof *b);
+        qsort(bd->sa, k, sizeof *bd->sa, label_cmp);
+        qsort(bd->sb, k, sizeof *bd->sb, label_cmp);
+        return same_order_equal(bd->sa, bd->sb, k);
+    }
+    for (; i < n; i++) {
+        size_t j = 0;
+        while (j < n && !psc_str_eq(a[i].name, b[j].name))
+            j++;
+        if (j == n || !psc_str_eq(a[i].value, b[j].value))
+            return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* lookups */
+
+struct name_key {
+    const psc_model *m;
+    psc_str name;
+};
+
+static bool family_eq(void *ctx, uint32_t id)
+{
+    struct name_key *k = ctx;
+    return psc_str_eq(k->m->families[id].name, k->name);
+}
+
+static uint32_t family_find(const psc_model *m, psc_str name)
+{
+    struct name_key k = {m, name};
+    return psc_hidx_find(&m->family_idx, psc_hash_bytes(name.ptr, name.len, m->seed), family_eq, &k);
+}
+
+psc_format psc_model_format(const psc_model *m)
+{
+    return m->format;
+}
+
+size_t psc_model_family_count(const psc_model *m)
+{
+    return m->nfamilies;
+}
+
+const psc_family *psc_model_family(const psc_model *m, size_t i)
+{
+    return i < m->nfamilies ? &m->families[i] : NULL;
+}
+
+const psc_family *psc_model_find_family(const psc_model *m, psc_str name)
+{
+    uint32_t id = family_find(m, name);
+    return id == NONE ? NULL : &m->families[id];
+}
+
+size_t psc_model_series_count(const psc_model *m)
+{
+    return m->nsamples;
+}
+
+static uint64_t pair_hash(uint64_t nh, uint64_t vh)
+{
+    return psc_hash_mix(nh, vh);
+}
+
+struct series_key {
+    const psc_model *m;
+    psc_str name;
+    const psc_label *labels;
+    size_t nlabels;
+};
+
+static bool series_eq(void *ctx, uint32_t id)
+{
+    struct series_key *k = ctx;
+    const psc_sample *s = &k->m->samples[id];
+    return psc_str_eq(s->name, k->name) && labels_equal(s->labels, s->nlabels, k->labels, k->nlabels, NULL) == 1;
+}
+
+const psc_sample *psc_model_find_series(const psc_model *m, psc_str name, const psc_label *labels,
+                                        size_t nlabels, const psc_family **family_out)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < nlabels; i++)
+        sum += pair_hash(psc_hash_bytes(labels[i].name.ptr, labels[i].name.len, m->seed),
+                         psc_hash_bytes(labels[i].value.ptr, labels[i].value.len, m->seed));
+    uint64_t h = psc_hash_mix(psc_hash_bytes(name.ptr, name.len, m->seed), sum);
+    struct series_key k = {m, name, labels, nlabels};
+    uint32_t id = psc_hidx_find(&m->series_idx, h, series_eq, &k);
+    if (id == NONE)
+        return NULL;
+    if (family_out) {
+        /* the family whose sample range holds id: the last one starting at or before it */
+        size_t lo = 0, hi = m->nfamilies;
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (m->fam_start[mid] <= id)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        *family_out = &m->families[lo];
+    }
+    return &m->samples[id];
+}
+
+/* ------------------------------------------------------------------ */
+/* building */
+
+static psc_str arena_copy(builder *b, psc_str s)
+{
+    char *p = psc_arena_strndup(&b->m->arena, s.ptr ? s.ptr : "", s.len);
+    return p ? (psc_str){p, s.len} : PSC_STR_NULL;
+}
+
+struct intern_key {
+    builder *b;
+    psc_str s;
+};
+
+static bool intern_eq(void *ctx, uint32_t id)
+{
+    struct intern_key *k = ctx;
+    return psc_str_eq(k->b->interned[id], k->s);
+}
+
+/* The arena copy of s shared by every user of the same bytes; ptr NULL when
+ * out of memory. */
+static psc_str intern(builder *b, psc_str s, uint64_t h)
+{
+    struct intern_key k = {b, s};
+    uint32_t id = psc_hidx_find(&b->intern_idx, h, intern_eq, &k);
+    if (id != NONE)
+        return b->interned[id];
+    if (b->ninterned >= NONE - 1 ||
+        psc_grow((void **)&b->interned, &b->cap_interned, b->ninterned + 1, sizeof *b->interned))
+        return PSC_STR_NULL;
+    psc_str c = arena_copy(b, s);
+    if (!c.ptr || psc_hidx_insert(&b->intern_idx, h, (uint32_t)b->ninterned))
+        return PSC_STR_NULL;
+    b->interned[b->ninterned++] = c;
+    return c;
+}
+
+static uint32_t family_new(builder *b, psc_str name, uint64_t line, psc_status *st)
+{
+    psc_model *m = b->m;
+    *st = PSC_E_NOMEM;
+    if (m->nfamilies >= NONE - 1 ||
+        psc_grow((void **)&m->families, &m->cap_families, m->nfamilies + 1, sizeof *m->families) ||
+        psc_grow((void **)&b->fam_last, &b->cap_fam_last, m->nfamilies + 1, sizeof *b->fam_last))
+        return NONE;
+    psc_str c = arena_copy(b, name);
+    if (!c.ptr)
+        return NONE;
+    uint32_t id = (uint32_t)m->nfamilies;
+    if (psc_hidx_insert(&m->family_idx, psc_hash_bytes(name.ptr, name.len, m->seed), id))
+        return NONE;
+    psc_family *f = &m->families[id];
+    memset(f, 0, sizeof *f);
+    f->name = c;
+    f->type = b->fmt == PSC_FORMAT_OPENMETRICS_1_0 ? PSC_TYPE_UNKNOWN : PSC_TYPE_UNTYPED;
+    f->line = line;
+    b->fam_last[id] = NONE;
+    m->nfamilies++;
+    *st = PSC_OK;
+    return id;
+}
+
+static psc_status add_metadata(builder *b, const psc_entry *e)
+{
+    psc_model *m = b->m;
+    uint32_t id = NONE;
+    if (b->cur != NONE && psc_str_eq(m->families[b->cur].name, e->name))
+        id = b->cur;
+    else
+        id = family_find(m, e->name);
+    if (id == NONE) {
+        psc_status st;
+        id = family_new(b, e->name, e->line, &st);
+        if (id == NONE)
+            return st;
+    }
+    psc_family *f = &m->families[id];
+    b->cur = id;
+    /* OpenMetrics-1.0.md "MetricFamily metadata": an empty HELP or UNIT is
+     * as if the line were absent. Of repeated metadata the first counts
+     * (the validator reports the repetition). */
+    bool empty_om = e->text.len == 0 && b->fmt == PSC_FORMAT_OPENMETRICS_1_0;
+    switch (e->kind) {
+    case PSC_ENTRY_HELP:
+        if (!f->has_help && !empty_om) {
+            f->help = arena_copy(b, e->text);
+            if (!f->help.ptr)
+                return PSC_E_NOMEM;
+            f->has_help = true;
+        }
+        break;
+    case PSC_ENTRY_UNIT:
+        if (!f->has_unit && !empty_om) {
+            f->unit = arena_copy(b, e->text);
+            if (!f->unit.ptr)
+                return PSC_E_NOMEM;
+            f->has_unit = true;
+        }
+        break;
+    case PSC_ENTRY_TYPE:
+        /* a TYPE after samples would change the role of samples already
+         * placed; the validator reports it and the first decision stays */
+        if (!f->has_type && f->nseries == 0) {
+            f->type = e->type;
+            f->has_type = true;
+        }
+        break;
+    default:
+        break;
+    }
+    return PSC_OK;
+}
+
+static bool ends_with(psc_str s, const char *suf, size_t n)
+{
+    return s.len > n && memcmp(s.ptr + s.len - n, suf, n) == 0;
+}
+
+/* The family of sample e: the current one when the sample belongs to it,
+ * else an existing family it belongs to (Prometheus text tolerates
+ * interleaving), else a new untyped family named after the sample.
+ * Returns NONE with *st PSC_OK when the sample fits nowhere (an existing
+ * family of its exact name has another type). */
+static uint32_t family_for_sample(builder *b, const psc_entry *e, psc_sample_kind *kind,
+                                  psc_status *st)
+{
+    psc_model *m = b->m;
+    *st = PSC_OK;
+    if (b->cur != NONE) {
+        const psc_family *f = &m->families[b->cur];
+        if (psc_sample_in_family(b->fmt, f->type, f->name, e->name, kind))
+            return b->cur;
+    }
+    uint32_t id = family_find(m, e->name);
+    if (id != NONE) {
+        const psc_family *f = &m->families[id];
+        return psc_sample_in_family(b->fmt, f->type, f->name, e->name, kind) ? id : NONE;
+    }
+    static const struct {
+        const char *s;
+        size_t n;
+    } sufs[] = {{"_total", 6}, {"_created", 8}, {"_bucket", 7}, {"_count", 6},
+                {"_sum", 4},   {"_gcount", 7},  {"_gsum", 5},   {"_info", 5}};
+    for (size_t i = 0; i < sizeof sufs / sizeof sufs[0]; i++) {
+        if (!ends_with(e->name, sufs[i].s, sufs[i].n))
+            continue;
+        psc_str base = {e->name.ptr, e->name.len - sufs[i].n};
+        id = family_find(m, base);
+        if (id != NONE) {
+            const psc_family *f = &m->families[id];
+            if (psc_sample_in_family(b->fmt, f->type, f->name, e->name, kind))
+                return id;
+        }
+    }
+    id = family_new(b, e->name, e->line, st);
+    if (id == NONE)
+        return NONE;
+    *kind = PSC_SAMPLE_VALUE;
+    return id;
+}
+
+struct metric_key {
+    builder *b;
+    uint32_t family;
+    uint64_t hash;
+    const psc_label *labels;
+    size_t nlabels;
+    int err;
+};
+
+static bool metric_eq(void *ctx, uint32_t id)
+{
+    struct metric_key *k = ctx;
+    const bmetric *bm = &k->b->bm[id];
+    if (bm->family != k->family || bm->hash != k->hash)
+        return false;
+    int r = labels_equal(bm->labels, bm->nlabels, k->labels, k->nlabels, k->b);
+    if (r < 0)
+        k->err = 1;
+    return r == 1;
+}
+
+struct bseries_key {
+    builder *b;
+    psc_str name;
+    uint32_t metric;
+    psc_str bound_name;   /* ptr NULL: no bound label */
+    psc_str bound_value;
+};
+
+static bool bseries_eq(void *ctx, uint32_t id)
+{
+    struct bseries_key *k = ctx;
+    const psc_sample *s = &k->b->bs[id];
+    if (k->b->bs_metric[id] != k->metric || !psc_str_eq(s->name, k->name))
+        return false;
+    if (!k->bound_name.ptr)
+        return true;
+    psc_str v = psc_labels_get(s->labels, s->nlabels, k->bound_name);
+    return v.ptr && psc_str_eq(v, k->bound_value);
+}
+
+static psc_status copy_exemplar(builder *b, const psc_exemplar *x, const psc_exemplar **out)
+{
+    psc_exemplar *c = psc_arena_alloc(&b->m->arena, sizeof *c);
+    if (!c)
+        return PSC_E_NOMEM;
+    *c = *x;
+    c->labels = NULL;
+    if (x->nlabels) {
+        psc_label *l = psc_arena_alloc(&b->m->arena, x->nlabels * sizeof *l);
+        if (!l)
+            return PSC_E_NOMEM;
+        for (size_t i = 0; i < x->nlabels; i++) {
+            l[i].name = arena_copy(b, x->labels[i].name);
+            l[i].value = arena_copy(b, x->labels[i].value);
+            if (!l[i].name.ptr || !l[i].value.ptr)
+                return PSC_E_NOMEM;
+        }
+        c->labels = l;
+    }
+    *out = c;
+    return PSC_OK;
+}
+
+static psc_status add_invalid_sample_diag(builder *b, const psc_entry *e)
+{
+    const psc_family *f = &b->m->families[family_find(b->m, e->name)];
+    return psc_diag_add(b->diags, PSC_SEV_ERROR, psc_code_name(PSC_C_INVALID_SAMPLE_NAME), e->name,
+                        e->offset + (e->name_column ? e->name_column - 1 : 0), e->line,
+                        e->name_column,
+                        "sample '%.*s' cannot belong to the %s family of the same name",
+                        (int)(e->name.len > 200 ? 200 : e->name.len), e->name.ptr,
+                        psc_metric_type_name(f->type));
+}
+
+static psc_status add_sample(builder *b, const psc_entry *e)
+{
+    psc_model *m = b->m;
+    psc_status st;
+    psc_sample_kind kind = PSC_SAMPLE_VALUE;
+    uint32_t fid = family_for_sample(b, e, &kind, &st);
+    if (fid == NONE)
+        return st != PSC_OK ? st : add_invalid_sample_diag(b, e);
+    b->cur = fid;
+
+    const size_t n = e->nlabels;
+    psc_str bound_name = PSC_STR_NULL;
+    if (kind == PSC_SAMPLE_BUCKET)
+        bound_name = (psc_str){"le", 2};
+    else if (kind == PSC_SAMPLE_QUANTILE)
+        bound_name = (psc_str){"quantile", 8};
+    size_t bi = SIZE_MAX;
+    if (bound_name.ptr)
+        for (size_t i = 0; i < n; i++)
+            if (psc_str_eq(e->labels[i].name, bound_name)) {
+                bi = i;
+                break;
+            }
+    double bound = NAN;
+    if (bi != SIZE_MAX) {
+        double v;
+        if (psc_parse_double(e->labels[bi].value.ptr, e->labels[bi].value.len, &v) == PSC_OK)
+            bound = v;
+    } else {
+        bound_name = PSC_STR_NULL;
+    }
+
+    if (psc_grow((void **)&b->ml, &b->cap_ml, n + 1, sizeof *b->ml) ||
+        psc_grow((void **)&b->nh, &b->cap_nh, n + 1, sizeof *b->nh) ||
+        psc_grow((void **)&b->vh, &b->cap_vh, n + 1, sizeof *b->vh))
+        return PSC_E_NOMEM;
+    uint64_t msum = 0, bpair = 0;
+    size_t nml = 0;
+    for (size_t i = 0; i < n; i++) {
+        const psc_label *l = &e->labels[i];
+        b->nh[i] = psc_hash_bytes(l->name.ptr, l->name.len, m->seed);
+        b->vh[i] = psc_hash_bytes(l->value.ptr, l->value.len, m->seed);
+        uint64_t ph = pair_hash(b->nh[i], b->vh[i]);
+        if (i == bi) {
+            bpair = ph;
+        } else {
+            msum += ph;
+            b->ml[nml++] = *l;
+        }
+    }
+
+    /* the metric: usually the previous sample's */
+    uint64_t mh = psc_hash_mix(msum, (uint64_t)fid + 1);
+    struct metric_key mk = {b, fid, mh, b->ml, nml, 0};
+    uint32_t mid = b->fam_last[fid];
+    if (mid == NONE || !metric_eq(&mk, mid)) {
+        if (mk.err)
+            return PSC_E_NOMEM;
+        mid = psc_hidx_find(&b->metric_idx, mh, metric_eq, &mk);
+        if (mk.err)
+            return PSC_E_NOMEM;
+    }
+    if (mid == NONE) {
+        if (b->nbm >= NONE - 1 || psc_grow((void **)&b->bm, &b->cap_bm, b->nbm + 1, sizeof *b->bm))
+            return PSC_E_NOMEM;
+        psc_label *ls = NULL;
+        if (nml) {
+            ls = psc_arena_alloc(&m->arena, nml * sizeof *ls);
+            if (!ls)
+                return PSC_E_NOMEM;
+        }
+        for (size_t i = 0, j = 0; i < n; i++) {
+            if (i == bi)
+                continue;
+            ls[j].name = intern(b, e->labels[i].name, b->nh[i]);
+            ls[j].value = arena_copy(b, e->labels[i].value);
+            if (!ls[j].name.ptr || !ls[j].value.ptr)
+                return PSC_E_NOMEM;
+            j++;
+        }
+        mid = (uint32_t)b->nbm;
+        if (psc_hidx_insert(&b->metric_idx, mh, mid))
+            return PSC_E_NOMEM;
+        b->bm[mid] = (bmetric){mh, fid, 0, ls, nml, e->line};
+        b->nbm++;
+        m->families[fid].nmetrics++;
+    }
+    b->fam_last[fid] = mid;
+    bmetric *bm = &b->bm[mid];
+
+    /* duplicate series: the first is kept (BAD-INPUTS D8); repeated points
+     * of one series that all carry timestamps are all kept */
+    uint64_t nameh = psc_hash_bytes(e->name.ptr, e->name.len, m->seed);
+    uint64_t sh = psc_hash_mix(nameh, msum + bpair);
+    struct bseries_key sk = {b, e->name, mid, bound_name,
+                             bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL};
+    uint32_t dup = psc_hidx_find(&m->series_idx, sh, bseries_eq, &sk);
+    if (dup != NONE && !(b->bs[dup].has_timestamp && e->has_timestamp))
+        return PSC_OK;
+
+    if (b->nbs >= NONE - 1 || psc_grow((void **)&b->bs, &b->cap_bs, b->nbs + 1, sizeof *b->bs) ||
+        psc_grow((void **)&b->bs_metric, &b->cap_bs_metric, b->nbs + 1, sizeof *b->bs_metric))
+        return PSC_E_NOMEM;
+    psc_sample s;
+    memset(&s, 0, sizeof s);
+    s.name = intern(b, e->name, nameh);
+    if (!s.name.ptr)
+        return PSC_E_NOMEM;
+    s.kind = kind;
+    s.nlabels = n;
+    /* share the metric's label array when the sample has the same labels
+     * in the same order (every sample without a bound label, usually) */
+    bool same = bi == SIZE_MAX && n == bm->nlabels;
+    for (size_t i = 0; same && i < n; i++)
+        same = psc_str_eq(bm->labels[i].name, e->labels[i].name);
+    if (same) {
+        s.labels = bm->labels;
+    } else if (n) {
+        psc_label *ls = psc_arena_alloc(&m->arena, n * sizeof *ls);
+        if (!ls)
+            return PSC_E_NOMEM;
+        for (size_t i = 0, j = 0; i < n; i++) {
+            const psc_label *l = &e->labels[i];
+            ls[i].name = intern(b, l->name, b->nh[i]);
+            if (i == bi)
+                ls[i].value = intern(b, l->value, b->vh[i]);
+            else if (j < bm->nlabels && psc_str_eq(bm->labels[j].name, l->name))
+                ls[i].value = bm->labels[j++].value;
+            else
+                ls[i].value = arena_copy(b, l->value);
+            if (!ls[i].name.ptr || !ls[i].value.ptr)
+                return PSC_E_NOMEM;
+        }
+        s.labels = ls;
+    }
+    s.value = e->value;
+    s.bound = bound;
+    s.has_timestamp = e->has_timestamp;
+    if (e->has_timestamp) {
+        s.timestamp = e->timestamp;
+        s.timestamp_ms = e->timestamp_ms;
+        /* exact: a whole number of milliseconds, i.e. the decimal text of
+         * timestamp_ms / 1000 parses back to the same double */
+        s.timestamp_ms_exact = e->timestamp_ms_exact &&
+                               (double)e->timestamp_ms / 1000.0 == e->timestamp;
+    }
+    if (e->has_exemplar && (st = copy_exemplar(b, &e->exemplar, &s.exemplar)) != PSC_OK)
+        return st;
+    s.line = e->line;
+    if (dup == NONE && psc_hidx_insert(&m->series_idx, sh, (uint32_t)b->nbs))
+        return PSC_E_NOMEM;
+    b->bs[b->nbs] = s;
+    b->bs_metric[b->nbs] = mid;
+    b->nbs++;
+    bm->nsamples++;
+    m->families[fid].nseries++;
+    return PSC_OK;
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Leave out the samples on lines that got an error finding after they were
+ * added (findings the validator makes when a metric or family ends, e.g. a
+ * _count that differs from the +Inf bucket). Metrics left without samples
+ * go too. Returns the number of samples removed, or -1 when out of memory. */
+static long drop_error_lines(builder *b, const psc_diag_list *dl, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < dl->count; i++)
+        n += dl->items[i].severity == PSC_SEV_ERROR && dl->items[i].line > 0;
+    if (n == 0 || b->nbs == 0)
+        return 0;
+    uint64_t *lines = psc_malloc(n * sizeof *lines);
+    if (!lines)
+        return -1;
+    n = 0;
+    for (size_t i = from; i < dl->count; i++)
+        if (dl->items[i].severity == PSC_SEV_ERROR && dl->items[i].line > 0)
+            lines[n++] = dl->items[i].line;
+    qsort(lines, n, sizeof *lines, u64_cmp);
+    long removed = 0;
+    for (size_t j = 0; j < b->nbs; j++) {
+        uint64_t line = b->bs[j].line;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (lines[mid] < line)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < n && lines[lo] == line) {
+            bmetric *bm = &b->bm[b->bs_metric[j]];
+            psc_family *f = &b->m->families[bm->family];
+            f->nseries--;
+            if (--bm->nsamples == 0)
+                f->nmetrics--;
+            b->bs_metric[j] = NONE;
+            removed++;
+        }
+    }
+    psc_free(lines);
+    return removed;
+}
+
+/* Index the series of the final sample array from scratch (after samples
+ * were removed): the first sample of each series is indexed. */
+static psc_status reindex_series(psc_model *m)
+{
+    psc_hidx_release(&m->series_idx);
+    psc_hidx_init(&m->series_idx);
+    for (size_t j = 0; j < m->nsamples; j++) {
+        const psc_sample *s = &m->samples[j];
+        uint64_t sum = 0;
+        for (size_t i = 0; i < s->nlabels; i++)
+            sum += pair_hash(psc_hash_bytes(s->labels[i].name.ptr, s->labels[i].name.len, m->seed),
+                             psc_hash_bytes(s->labels[i].value.ptr, s->labels[i].value.len, m->seed));
+        uint64_t h = psc_hash_mix(psc_hash_bytes(s->name.ptr, s->name.len, m->seed), sum);
+        struct series_key k = {m, s->name, s->labels, s->nlabels};
+        if (psc_hidx_find(&m->series_idx, h, series_eq, &k) == NONE &&
+            psc_hidx_insert(&m->series_idx, h, (uint32_t)j))
+            return PSC_E_NOMEM;
+    }
+    return PSC_OK;
+}
+
+/* Group metrics by family and samples by metric (stable counting sorts),
+ * and fix the series index to the new sample positions. */
+static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from)
+{
+    psc_model *m = b->m;
+    long removed = drop_error_lines(b, dl, diag_from);
+    if (removed < 0)
+        return PSC_E_NOMEM;
+    size_t nf = m->nfamilies, nm = b->nbm, ns = b->nbs;
+    psc_status st = PSC_E_NOMEM;
+    uint32_t *mpos = psc_malloc((nm ? nm : 1) * sizeof *mpos);
+    uint32_t *spos = psc_malloc((ns ? ns : 1) * sizeof *spos);
+    uint32_t *next = psc_malloc((nm > nf ? nm : nf ? nf : 1) * sizeof *next);
+    m->fam_start = psc_malloc((nf ? nf : 1) * sizeof *m->fam_start);
+    if (!mpos || !spos || !next || !m->fam_start)
+        goto out;
+
+    /* metric positions (metrics left without samples have none) */
+    uint32_t acc = 0;
+    for (size_t f = 0; f < nf; f++) {
+        next[f] = acc;
+        acc += (uint32_t)m->families[f].nmetrics;
+    }
+    const size_t nm_final = acc;
+    bool ident = removed == 0;
+    for (size_t i = 0; i < nm; i++) {
+        if (b->bm[i].nsamples == 0) {
+            mpos[i] = NONE;
+            continue;
+        }
+        mpos[i] = next[b->bm[i].family]++;
+        ident &= mpos[i] == i;
+    }
+    m->metrics = psc_malloc((nm_final ? nm_final : 1) * sizeof *m->metrics);
+    if (!m->metrics)
+        goto out;
+    for (size_t i = 0; i < nm; i++) {
+        const bmetric *bm = &b->bm[i];
+        if (mpos[i] != NONE)
+            m->metrics[mpos[i]] = (psc_metric){bm->labels, bm->nlabels, NULL, bm->nsamples, bm->line};
+    }
+    /* sample positions: metrics in their new order */
+    acc = 0;
+    for (size_t i = 0; i < nm_final; i++) {
+        next[i] = acc;
+        acc += (uint32_t)m->metrics[i].nsamples;
+    }
+    const size_t ns_final = acc;
+    for (size_t j = 0; j < ns; j++) {
+        if (b->bs_metric[j] == NONE) {
+            spos[j] = NONE;
+            continue;
+        }
+        spos[j] = next[mpos[b->bs_metric[j]]]++;
+        ident &= spos[j] == j;
+    }
+    if (ident) {
+        m->samples = b->bs;
+        b->bs = NULL;
+    } else {
+        m->samples = psc_malloc((ns_final ? ns_final : 1) * sizeof *m->samples);
+        if (!m->samples)
+            goto out;
+        for (size_t j = 0; j < ns; j++)
+            if (spos[j] != NONE)
+                m->samples[spos[j]] = b->bs[j];
+        psc_free(b->bs);
+        b->bs = NULL;
+        if (removed == 0) {
+            psc_hidx *h = &m->series_idx;
+            for (size_t k = 0; k < h->cap; k++)
+                if (h->hashes[k])
+                    h->ids[k] = spos[h->ids[k]];
+        }
+    }
+    m->nsamples = ns_final;
+    m->nmetrics = nm_final;
+    if (removed > 0 && reindex_series(m) != PSC_OK)
+        goto out;
+    acc = 0;
+    for (size_t i = 0; i < nm_final; i++) {
+        m->metrics[i].samples = m->samples + acc;
+        acc += (uint32_t)m->metrics[i].nsamples;
+    }
+    acc = 0;
+    size_t mi = 0;
+    for (size_t f = 0; f < nf; f++) {
+        psc_family *fam = &m->families[f];
+        fam->metrics = m->metrics + mi;
+        mi += fam->nmetrics;
+        m->fam_start[f] = acc;
+        acc += (uint32_t)fam->nseries;
+    }
+    st = PSC_OK;
+out:
+    psc_free(mpos);
+    psc_free(spos);
+    psc_free(next);
+    return st;
+}
+
+static void builder_release(builder *b)
+{
+    psc_free(b->fam_last);
+    psc_free(b->bm);
+    psc_free(b->bs);
+    psc_free(b->bs_metric);
+    psc_hidx_release(&b->metric_idx);
+    psc_hidx_release(&b->intern_idx);
+    psc_free(b->interned);
+    psc_free(b->ml);
+    psc_free(b->nh);
+    psc_free(b->vh);
+    psc_free(b->sa);
+    psc_free(b->sb);
+}
+
+void psc_model_free(psc_model *m)
+{
+    if (!m)
+        return;
+    psc_arena_release(&m->arena);
+    psc_free(m->families);
+    psc_free(m->fam_start);
+    psc_free(m->metrics);
+    psc_free(m->samples);
+    psc_hidx_release(&m->family_idx);
+    psc_hidx_release(&m->series_idx);
+    psc_free(m);
+}
+
+/* Did the findings added since index `from` (and `dropped0` dropped ones)
+ * include an error on `line`? */
+static bool line_has_error(const psc_diag_list *l, size_t from, size_t errs0, size_t dropped0,
+                           uint64_t line)
+{
+    size_t seen = 0;
+    for (size_t i = from; i < l->count; i++) {
+        if (l->items[i].severity != PSC_SEV_ERROR)
+            continue;
+        seen++;
+        if (l->items[i].line == line)
+            return true;
+    }
+    /* errors past the list's cap are counted but not kept: assume the worst */
+    return l->dropped > dropped0 && l->nerrors - errs0 > seen;
+}
+
+/* Position just past the last byte: 1-based line and byte column. */
+static void end_position(const char *buf, size_t len, uint64_t *line, uint64_t *col)
+{
+    uint64_t nl = 0;
+    size_t last = 0; /* offset just after the last '\n' */
+    const char *p = buf, *e = buf + len;
+    while (p < e) {
+        const char *q = memchr(p, '\n', (size_t)(e - p));
+        if (!q)
+            break;
+        nl++;
+        p = q + 1;
+        last = (size_t)(p - buf);
+    }
+    *line = nl + 1;
+    *col = (uint64_t)(len - last) + 1;
+}
+
+psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *opts,
+                           psc_model **out, psc_diag_list *diags)
+{
+    if (!out || (!buf && len))
+        return PSC_E_ARG;
+    *out = NULL;
+    psc_diag_list local;
+    psc_diag_list_init(&local);
+    psc_diag_list *dl = diags ? diags : &local;
+    const size_t errs_before = dl->nerrors, diag_from = dl->count;
+
+    psc_status st = PSC_E_NOMEM;
+    builder b;
+    memset(&b, 0, sizeof b);
+    psc_parser *p = NULL;
+    psc_validator *v = NULL;
+    psc_model *m = psc_calloc(1, sizeof *m);
+    if (!m)
+        goto fail;
+    psc_arena_init(&m->arena);
+    psc_hidx_init(&m->family_idx);
+    psc_hidx_init(&m->series_idx);
+    m->seed = psc_hash_seed();
+    b.m = m;
+    b.diags = dl;
+    b.cur = NONE;
+    psc_hidx_init(&b.metric_idx);
+    psc_hidx_init(&b.intern_idx);
+
+    p = psc_parser_new(opts);
+    if (!p)
+        goto fail;
+    if (!buf)
+        buf = "";
+    psc_parser_reset(p, buf, len);
+    b.fmt = m->format = psc_parser_format(p);
+    v = psc_validator_new(b.fmt, opts, dl);
+    if (!v)
+        goto fail;
+
+    for (;;) {
+        psc_entry e;
+        psc_error err;
+        psc_error_clear(&err);
+        psc_status ps = psc_parser_next(p, &e, &err);
+        if (ps == PSC_DONE)
+            break;
+        if (ps == PSC_E_NOMEM)
+            goto fail;
+        if (ps != PSC_OK) {
+            if ((st = psc_diag_add_error(dl, &err, PSC_STR_NULL)) != PSC_OK ||
+                (st = psc_validator_parse_error(v, &err)) != PSC_OK)
+                goto fail;
+            continue;
+        }
+        size_t from = dl->count, errs0 = dl->nerrors, dropped0 = dl->dropped;
+        if ((st = psc_validator_feed(v, &e)) != PSC_OK)
+            goto fail;
+        if (dl->nerrors > errs0 && line_has_error(dl, from, errs0, dropped0, e.line))
+            continue; /* lines with errors are left out */
+        switch (e.kind) {
+        case PSC_ENTRY_HELP:
+        case PSC_ENTRY_TYPE:
+        case PSC_ENTRY_UNIT:
+            st = add_metadata(&b, &e);
+            break;
+        case PSC_ENTRY_SAMPLE:
+            st = add_sample(&b, &e);
+            break;
+        default:
+            st = PSC_OK;
+            break;
+        }
+        if (st != PSC_OK)
+            goto fail;
+    }
+    uint64_t eline, ecol;
+    end_position(buf, len, &eline, &ecol);
+    if ((st = psc_validator_finish(v, len, eline, ecol)) != PSC_OK)
+        goto fail;
+    const psc_diag_list *w = psc_parser_warnings(p);
+    for (size_t i = 0; w && i < w->count; i++) {
+        const psc_diag *d = &w->items[i];
+        psc_str metric = {d->metric, d->metric ? strlen(d->metric) : 0};
+        st = psc_diag_add(dl, d->severity, d->rule, metric, d->offset, d->line, d->column, "%s",
+                          d->message);
+        if (st != PSC_OK)
+            goto fail;
+    }
+    st = PSC_E_NOMEM;
+    if (finalize(&b, dl, diag_from) != PSC_OK)
+        goto fail;
+    builder_release(&b);
+    psc_validator_free(v);
+    psc_parser_free(p);
+    psc_diag_list_release(&local);
+    *out = m;
+    return dl->nerrors > errs_before ? PSC_E_SYNTAX : PSC_OK;
+
+fail:
+    builder_release(&b);
+    psc_validator_free(v);
+    psc_parser_free(p);
+    psc_model_free(m);
+    psc_diag_list_release(&local);
+    return st == PSC_OK ? PSC_E_NOMEM : st;
+}

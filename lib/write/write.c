@@ -1,0 +1,757 @@
+/*
+ * Serializers (promscope/write.h): Prometheus text 0.0.4 (with the quoted
+ * names of text 1.0.0 only where a name needs them) and OpenMetrics 1.0.
+ * JSON is in write_json.c. The type mapping between the formats is
+ * documented in docs/convert.md.
+ *
+ * Every writer first checks that the whole model can be expressed in the
+ * target format and only then writes, so that a conversion that cannot be
+ * done produces no output at all.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fmtnum.h"
+#include "util/alloc.h"
+#include "util/arena.h"
+#include "util/hash.h"
+#include "writer.h"
+
+const char *psc_out_format_name(psc_out_format f)
+{
+    switch (f) {
+    case PSC_OUT_TEXT: return "text";
+    case PSC_OUT_OPENMETRICS: return "openmetrics";
+    case PSC_OUT_JSON: return "json";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* buffered output */
+
+void wo_init(wout *w, psc_write_fn fn, void *ctx)
+{
+    w->fn = fn;
+    w->ctx = ctx;
+    w->failed = 0;
+    w->len = 0;
+}
+
+int wo_flush(wout *w)
+{
+    if (w->len && !w->failed && w->fn(w->ctx, w->buf, w->len) != 0)
+        w->failed = 1;
+    w->len = 0;
+    return w->failed;
+}
+
+void wo_put(wout *w, const char *p, size_t n)
+{
+    if (w->failed || n == 0)
+        return;
+    if (n > sizeof w->buf - w->len) {
+        wo_flush(w);
+        if (n >= sizeof w->buf) {
+            if (!w->failed && w->fn(w->ctx, p, n) != 0)
+                w->failed = 1;
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+void wo_puts(wout *w, const char *s)
+{
+    wo_put(w, s, strlen(s));
+}
+
+void wo_putc(wout *w, char c)
+{
+    if (w->len < sizeof w->buf)
+        w->buf[w->len++] = c;
+    else
+        wo_put(w, &c, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* errors */
+
+psc_status psc_write_fail(psc_error *err, psc_status st, psc_code code, uint64_t line,
+                          const char *fmt, ...)
+{
+    if (err) {
+        const char *source = err->source;
+        memset(err, 0, sizeof *err);
+        err->source = source;
+        err->status = st;
+        err->code = (int)code;
+        err->line = line;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+const char *psc_msg_name(char buf[128], psc_str s)
+{
+    size_t n = s.len > 120 ? 120 : s.len;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        buf[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (s.len > n) {
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* names */
+
+static bool legacy_metric_name(psc_str s)
+{
+    if (s.len == 0)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (i > 0 && c >= '0' && c <= '9');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool legacy_label_name(psc_str s)
+{
+    if (s.len == 0)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  (i > 0 && c >= '0' && c <= '9');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool has_suffix(psc_str s, const char *suf)
+{
+    size_t n = strlen(suf);
+    return s.len > n && memcmp(s.ptr + s.len - n, suf, n) == 0;
+}
+
+static bool src_om(const psc_model *m)
+{
+    return psc_model_format(m) == PSC_FORMAT_OPENMETRICS_1_0;
+}
+
+/* The OpenMetrics family name of f: a Prometheus text counter `x_total`
+ * is the OpenMetrics counter `x` (OpenMetrics-1.0.md "Counter"). */
+static psc_str om_base(const psc_model *m, const psc_family *f)
+{
+    if (!src_om(m) && f->type == PSC_TYPE_COUNTER && has_suffix(f->name, "_total"))
+        return (psc_str){f->name.ptr, f->name.len - 6};
+    return f->name;
+}
+
+static psc_metric_type om_type(const psc_model *m, const psc_family *f)
+{
+    if (!src_om(m) && f->type == PSC_TYPE_UNTYPED)
+        return PSC_TYPE_UNKNOWN;
+    return f->type;
+}
+
+/* The bound label (le of a bucket, quantile of a summary quantile) of s. */
+static bool is_bound_label(const psc_sample *s, const psc_label *l)
+{
+    if (s->kind == PSC_SAMPLE_BUCKET)
+        return l->name.len == 2 && memcmp(l->name.ptr, "le", 2) == 0 && !isnan(s->bound);
+    if (s->kind == PSC_SAMPLE_QUANTILE)
+        return l->name.len == 8 && memcmp(l->name.ptr, "quantile", 8) == 0 && !isnan(s->bound);
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* text parts */
+
+bool psc_part_selects(part_sel sel, psc_sample_kind k)
+{
+    switch (sel) {
+    case SEL_ALL: return true;
+    case SEL_NOT_CREATED: return k != PSC_SAMPLE_CREATED;
+    case SEL_CREATED: return k == PSC_SAMPLE_CREATED;
+    case SEL_BUCKET: return k == PSC_SAMPLE_BUCKET;
+    case SEL_GCOUNT: return k == PSC_SAMPLE_GCOUNT;
+    case SEL_GSUM: return k == PSC_SAMPLE_GSUM;
+    }
+    return false;
+}
+
+bool psc_part_has_samples(const psc_family *f, part_sel sel)
+{
+    for (size_t i = 0; i < f->nmetrics; i++)
+        for (size_t j = 0; j < f->metrics[i].nsamples; j++)
+            if (psc_part_selects(sel, f->metrics[i].samples[j].kind))
+                return true;
+    return false;
+}
+
+static part mkpart(psc_str base, const char *suffix, const char *tt, const char *jt, json_shape sh,
+                   part_sel sel, bool always)
+{
+    part p = {base, suffix, tt, jt, sh, sel, always};
+    return p;
+}
+
+size_t psc_text_parts(const psc_model *m, const psc_family *f, bool json, part out[3])
+{
+    psc_str n = f->name;
+    psc_str ob = om_base(m, f);
+    bool om = src_om(m);
+    switch (f->type) {
+    case PSC_TYPE_COUNTER:
+        if (!om && !json) {
+            out[0] = mkpart(n, "", "counter", "COUNTER", SHAPE_METRIC, SEL_ALL, true);
+            return 1;
+        }
+        out[0] = mkpart(n, om ? "_total" : "", "counter", "COUNTER", SHAPE_METRIC, SEL_NOT_CREATED, true);
+        out[1] = mkpart(ob, "_created", "gauge", "GAUGE", SHAPE_METRIC, SEL_CREATED, false);
+        return 2;
+    case PSC_TYPE_HISTOGRAM:
+    case PSC_TYPE_SUMMARY: {
+        bool h = f->type == PSC_TYPE_HISTOGRAM;
+        const char *tt = h ? "histogram" : "summary", *jt = h ? "HISTOGRAM" : "SUMMARY";
+        json_shape sh = h ? SHAPE_HISTOGRAM : SHAPE_SUMMARY;
+        if (!om && !json) {
+            out[0] = mkpart(n, "", tt, jt, sh, SEL_ALL, true);
+            return 1;
+        }
+        out[0] = mkpart(n, "", tt, jt, sh, SEL_NOT_CREATED, true);
+        out[1] = mkpart(ob, "_created", "gauge", "GAUGE", SHAPE_METRIC, SEL_CREATED, false);
+        return 2;
+    }
+    case PSC_TYPE_GAUGE:
+    case PSC_TYPE_STATESET:
+        out[0] = mkpart(n, "", "gauge", "GAUGE", SHAPE_METRIC, SEL_ALL, true);
+        return 1;
+    case PSC_TYPE_INFO:
+        out[0] = mkpart(n, "_info", "gauge", "GAUGE", SHAPE_METRIC, SEL_ALL, true);
+        return 1;
+    case PSC_TYPE_GAUGEHISTOGRAM:
+        if (json) {
+            out[0] = mkpart(n, "", "gaugehistogram", "GAUGE_HISTOGRAM", SHAPE_HISTOGRAM, SEL_ALL, true);
+            return 1;
+        }
+        out[0] = mkpart(n, "_bucket", "gauge", "GAUGE", SHAPE_METRIC, SEL_BUCKET, true);
+        out[1] = mkpart(n, "_gcount", "gauge", "GAUGE", SHAPE_METRIC, SEL_GCOUNT, false);
+        out[2] = mkpart(n, "_gsum", "gauge", "GAUGE", SHAPE_METRIC, SEL_GSUM, false);
+        return 3;
+    case PSC_TYPE_UNTYPED:
+    case PSC_TYPE_UNKNOWN:
+    default:
+        out[0] = mkpart(n, "", "untyped", "UNTYPED", SHAPE_METRIC, SEL_ALL, true);
+        return 1;
+    }
+}
+
+psc_status psc_check_ms_timestamps(const psc_model *m, const char *target, psc_error *err)
+{
+    if (!src_om(m))
+        return PSC_OK; /* text timestamps are int64 milliseconds already */
+    size_t nf = psc_model_family_count(m);
+    for (size_t i = 0; i < nf; i++) {
+        const psc_family *f = psc_model_family(m, i);
+        for (size_t j = 0; j < f->nmetrics; j++) {
+            const psc_metric *mt = &f->metrics[j];
+            for (size_t k = 0; k < mt->nsamples; k++) {
+                const psc_sample *s = &mt->samples[k];
+                if (s->has_timestamp && !s->timestamp_ms_exact) {
+                    char ts[PSC_NUM_MAX], a[128];
+                    psc_format_double_plain(s->timestamp, ts);
+                    return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                                          "timestamp %.40s of '%s' on line %llu is not a whole number of "
+                                          "milliseconds, which %s cannot express",
+                                          ts, psc_msg_name(a, s->name), (unsigned long long)s->line,
+                                          target);
+                }
+            }
+        }
+    }
+    return PSC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* name clash checks */
+
+enum { NS_FAMILY = 1, NS_SAMPLE = 2 };
+
+typedef struct centry {
+    psc_str name;
+    uint32_t owner;
+    uint32_t ns;
+} centry;
+
+typedef struct clash {
+    const psc_model *m;
+    psc_arena arena;
+    psc_hidx idx;
+    centry *e;
+    size_t n, cap;
+    uint64_t seed;
+    const char *target;
+    psc_error *err;
+    /* lookup key */
+    psc_str key;
+    uint32_t key_ns;
+} clash;
+
+static bool clash_eq(void *ctx, uint32_t id)
+{
+    clash *c = ctx;
+    return c->e[id].ns == c->key_ns && psc_str_eq(c->e[id].name, c->key);
+}
+
+static const char *type_of(const psc_model *m, uint32_t owner)
+{
+    return psc_metric_type_name(psc_model_family(m, owner)->type);
+}
+
+/* Reserve base+suffix in namespace ns for family `owner`. */
+static psc_status clash_add(clash *c, psc_str base, const char *suffix, uint32_t ns, uint32_t owner)
+{
+    size_t sl = strlen(suffix);
+    char *p = psc_arena_alloc(&c->arena, base.len + sl + 1);
+    if (!p)
+        return PSC_E_NOMEM;
+    memcpy(p, base.ptr, base.len);
+    memcpy(p + base.len, suffix, sl + 1);
+    psc_str name = {p, base.len + sl};
+    uint64_t h = psc_hash_mix(psc_hash_bytes(name.ptr, name.len, c->seed), ns);
+    c->key = name;
+    c->key_ns = ns;
+    uint32_t id = psc_hidx_find(&c->idx, h, clash_eq, c);
+    if (id != UINT32_MAX) {
+        uint32_t other = c->e[id].owner;
+        if (other == owner)
+            return PSC_OK;
+        const psc_family *fa = psc_model_family(c->m, other), *fb = psc_model_family(c->m, owner);
+        char a[128], b[128], x[128];
+        if (ns == NS_FAMILY)
+            return psc_write_fail(c->err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, fb->line,
+                                  "%s '%s' (line %llu) and %s '%s' (line %llu) would both become the %s "
+                                  "family '%s'",
+                                  type_of(c->m, other), psc_msg_name(a, fa->name),
+                                  (unsigned long long)fa->line, type_of(c->m, owner),
+                                  psc_msg_name(b, fb->name), (unsigned long long)fb->line, c->target,
+                                  psc_msg_name(x, name));
+        return psc_write_fail(c->err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, fb->line,
+                              "%s '%s' (line %llu) and %s '%s' (line %llu) would both use the sample "
+                              "name '%s' in %s",
+                              type_of(c->m, other), psc_msg_name(a, fa->name),
+                              (unsigned long long)fa->line, type_of(c->m, owner),
+                              psc_msg_name(b, fb->name), (unsigned long long)fb->line,
+                              psc_msg_name(x, name), c->target);
+    }
+    if (c->n >= UINT32_MAX - 1 || psc_grow((void **)&c->e, &c->cap, c->n + 1, sizeof *c->e) ||
+        psc_hidx_insert(&c->idx, h, (uint32_t)c->n))
+        return PSC_E_NOMEM;
+    c->e[c->n++] = (centry){name, owner, ns};
+    return PSC_OK;
+}
+
+static void clash_init(clash *c, const psc_model *m, const char *target, psc_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    psc_arena_init(&c->arena);
+    psc_hidx_init(&c->idx);
+    c->seed = psc_hash_seed();
+    c->target = target;
+    c->err = err;
+}
+
+static void clash_release(clash *c)
+{
+    psc_arena_release(&c->arena);
+    psc_hidx_release(&c->idx);
+    psc_free(c->e);
+}
+
+/* ------------------------------------------------------------------ */
+/* shared line writing */
+
+/* Escape backslash, line feed and (when quote) double quote: the escaping
+ * of label values and quoted names in both formats, of HELP in OpenMetrics
+ * (quote true) and in Prometheus text (quote false). */
+static void put_escaped(wout *w, psc_str s, bool quote)
+{
+    const char *p = s.ptr, *e = s.ptr + s.len, *run = p;
+    for (; p < e; p++) {
+        const char *rep;
+        if (*p == '\\')
+            rep = "\\\\";
+        else if (*p == '\n')
+            rep = "\\n";
+        else if (*p == '"' && quote)
+            rep = "\\\"";
+        else
+            continue;
+        wo_put(w, run, (size_t)(p - run));
+        wo_put(w, rep, 2);
+        run = p + 1;
+    }
+    wo_put(w, run, (size_t)(e - run));
+}
+
+static void put_quoted(wout *w, psc_str s)
+{
+    wo_putc(w, '"');
+    put_escaped(w, s, true);
+    wo_putc(w, '"');
+}
+
+/* A metric name in HELP/TYPE: quoted (text 1.0.0) when not a legacy name.
+ * Suffixes are legacy characters, so base decides. */
+static void put_meta_name(wout *w, psc_str base, const char *suffix)
+{
+    if (legacy_metric_name(base)) {
+        wo_put(w, base.ptr, base.len);
+        wo_puts(w, suffix);
+    } else {
+        wo_putc(w, '"');
+        put_escaped(w, base, true);
+        wo_puts(w, suffix);
+        wo_putc(w, '"');
+    }
+}
+
+static void put_labels(wout *w, const psc_sample *s, bool om, bool first)
+{
+    for (size_t i = 0; i < s->nlabels; i++) {
+        const psc_label *l = &s->labels[i];
+        if (!first || i > 0)
+            wo_putc(w, ',');
+        if (legacy_label_name(l->name))
+            wo_put(w, l->name.ptr, l->name.len);
+        else
+            put_quoted(w, l->name);
+        wo_putc(w, '=');
+        if (is_bound_label(s, l)) {
+            char b[PSC_NUM_MAX];
+            size_t n = om ? psc_format_double_om(s->bound, b) : psc_format_double(s->bound, b);
+            wo_putc(w, '"');
+            wo_put(w, b, n);
+            wo_putc(w, '"');
+        } else {
+            put_quoted(w, l->value);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Prometheus text */
+
+static void text_sample(wout *w, const psc_sample *s)
+{
+    char b[PSC_NUM_MAX];
+    if (legacy_metric_name(s->name)) {
+        wo_put(w, s->name.ptr, s->name.len);
+        if (s->nlabels) {
+            wo_putc(w, '{');
+            put_labels(w, s, false, true);
+            wo_putc(w, '}');
+        }
+    } else {
+        /* exposition_formats.md "Line format": the quoted name goes inside */
+        wo_putc(w, '{');
+        put_quoted(w, s->name);
+        put_labels(w, s, false, false);
+        wo_putc(w, '}');
+    }
+    wo_putc(w, ' ');
+    wo_put(w, b, psc_format_double(s->value, b));
+    if (s->has_timestamp) {
+        wo_putc(w, ' ');
+        wo_put(w, b, psc_format_int64(s->timestamp_ms, b));
+    }
+    wo_putc(w, '\n');
+}
+
+static psc_status write_text(const psc_model *m, wout *w, psc_error *err)
+{
+    size_t nf = psc_model_family_count(m);
+    psc_status st;
+    if (src_om(m)) {
+        if ((st = psc_check_ms_timestamps(m, "the text format", err)) != PSC_OK)
+            return st;
+        clash c;
+        clash_init(&c, m, "text", err);
+        for (size_t i = 0; i < nf && st == PSC_OK; i++) {
+            const psc_family *f = psc_model_family(m, i);
+            part parts[3];
+            size_t np = psc_text_parts(m, f, false, parts);
+            for (size_t k = 0; k < np && st == PSC_OK; k++)
+                if (parts[k].always || psc_part_has_samples(f, parts[k].sel))
+                    st = clash_add(&c, parts[k].base, parts[k].suffix, NS_FAMILY, (uint32_t)i);
+        }
+        clash_release(&c);
+        if (st != PSC_OK)
+            return st;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const psc_family *f = psc_model_family(m, i);
+        part parts[3];
+        size_t np = psc_text_parts(m, f, false, parts);
+        for (size_t k = 0; k < np; k++) {
+            const part *p = &parts[k];
+            if (!p->always && !psc_part_has_samples(f, p->sel))
+                continue;
+            if (f->has_help) {
+                wo_puts(w, "# HELP ");
+                put_meta_name(w, p->base, p->suffix);
+                wo_putc(w, ' ');
+                put_escaped(w, f->help, false);
+                wo_putc(w, '\n');
+            }
+            wo_puts(w, "# TYPE ");
+            put_meta_name(w, p->base, p->suffix);
+            wo_putc(w, ' ');
+            wo_puts(w, p->text_type);
+            wo_putc(w, '\n');
+            for (size_t j = 0; j < f->nmetrics; j++) {
+                const psc_metric *mt = &f->metrics[j];
+                for (size_t q = 0; q < mt->nsamples; q++)
+                    if (psc_part_selects(p->sel, mt->samples[q].kind))
+                        text_sample(w, &mt->samples[q]);
+            }
+            if (w->failed)
+                return psc_write_fail(err, PSC_E_IO, PSC_C_IO, 0, "writing the output failed");
+        }
+    }
+    return PSC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* OpenMetrics */
+
+static bool is_count_kind(psc_sample_kind k)
+{
+    return k == PSC_SAMPLE_BUCKET || k == PSC_SAMPLE_COUNT || k == PSC_SAMPLE_GCOUNT;
+}
+
+/* Can a sample of a Prometheus text model be written as OpenMetrics?
+ * OpenMetrics-1.0.md "Counter", "Histogram", "Summary": totals, buckets,
+ * counts and sums are counters (not NaN, not negative; counts integers),
+ * quantile values are not negative. */
+static psc_status om_check_value(const psc_family *f, const psc_sample *s, psc_error *err)
+{
+    const char *why = NULL;
+    double v = s->value;
+    switch (f->type) {
+    case PSC_TYPE_COUNTER:
+        if (s->kind != PSC_SAMPLE_CREATED && (isnan(v) || v < 0))
+            why = "a counter value must not be negative or NaN";
+        break;
+    case PSC_TYPE_HISTOGRAM:
+    case PSC_TYPE_SUMMARY:
+        if (is_count_kind(s->kind) && !psc_double_is_count(v))
+            why = "bucket and count values must be non-negative integers";
+        else if (s->kind == PSC_SAMPLE_SUM && (isnan(v) || v < 0))
+            why = "a sum must not be negative or NaN";
+        else if (s->kind == PSC_SAMPLE_QUANTILE && v < 0)
+            why = "a quantile value must not be negative";
+        break;
+    default:
+        break;
+    }
+    if (!why)
+        return PSC_OK;
+    char a[128], b[PSC_NUM_MAX];
+    psc_format_double(v, b);
+    return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                          "%s '%s' on line %llu has the value %s, which openmetrics cannot express: %s",
+                          psc_metric_type_name(f->type), psc_msg_name(a, s->name),
+                          (unsigned long long)s->line, b, why);
+}
+
+static psc_status om_check(const psc_model *m, psc_error *err)
+{
+    static const char *const sufs[][5] = {
+        [PSC_TYPE_COUNTER] = {"_total", "_created", NULL},
+        [PSC_TYPE_GAUGE] = {"", NULL},
+        [PSC_TYPE_HISTOGRAM] = {"_bucket", "_count", "_sum", "_created", NULL},
+        [PSC_TYPE_GAUGEHISTOGRAM] = {"_bucket", "_gcount", "_gsum", NULL},
+        [PSC_TYPE_SUMMARY] = {"", "_count", "_sum", "_created", NULL},
+        [PSC_TYPE_INFO] = {"_info", NULL},
+        [PSC_TYPE_STATESET] = {"", NULL},
+        [PSC_TYPE_UNKNOWN] = {"", NULL},
+        [PSC_TYPE_UNTYPED] = {"", NULL},
+    };
+    size_t nf = psc_model_family_count(m);
+    psc_status st = PSC_OK;
+    clash c;
+    clash_init(&c, m, "openmetrics", err);
+    char a[128], b[128];
+    for (size_t i = 0; i < nf && st == PSC_OK; i++) {
+        const psc_family *f = psc_model_family(m, i);
+        psc_str base = om_base(m, f);
+        if (!legacy_metric_name(base)) {
+            st = psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, f->line,
+                                "metric name '%s' (line %llu) is not expressible in openmetrics 1.0, "
+                                "which allows only [a-zA-Z_:][a-zA-Z0-9_:]*",
+                                psc_msg_name(a, f->name), (unsigned long long)f->line);
+            break;
+        }
+        st = clash_add(&c, base, "", NS_FAMILY, (uint32_t)i);
+        psc_metric_type t = om_type(m, f);
+        for (size_t k = 0; st == PSC_OK && (unsigned)t < sizeof sufs / sizeof sufs[0] && sufs[t][k]; k++)
+            st = clash_add(&c, base, sufs[t][k], NS_SAMPLE, (uint32_t)i);
+        for (size_t j = 0; st == PSC_OK && j < f->nmetrics; j++) {
+            const psc_metric *mt = &f->metrics[j];
+            for (size_t q = 0; st == PSC_OK && q < mt->nsamples; q++) {
+                const psc_sample *s = &mt->samples[q];
+                for (size_t l = 0; l < s->nlabels; l++) {
+                    if (!legacy_label_name(s->labels[l].name)) {
+                        st = psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                                            "label name '%s' of '%s' on line %llu is not expressible in "
+                                            "openmetrics 1.0, which allows only [a-zA-Z_][a-zA-Z0-9_]*",
+                                            psc_msg_name(a, s->labels[l].name), psc_msg_name(b, s->name),
+                                            (unsigned long long)s->line);
+                        break;
+                    }
+                }
+                if (st == PSC_OK)
+                    st = om_check_value(f, s, err);
+            }
+        }
+    }
+    clash_release(&c);
+    return st;
+}
+
+static void om_sample(wout *w, const psc_model *m, const psc_family *f, const psc_sample *s)
+{
+    char b[PSC_NUM_MAX];
+    if (!src_om(m) && f->type == PSC_TYPE_COUNTER) {
+        psc_str base = om_base(m, f);
+        wo_put(w, base.ptr, base.len);
+        wo_puts(w, s->kind == PSC_SAMPLE_CREATED ? "_created" : "_total");
+    } else {
+        wo_put(w, s->name.ptr, s->name.len);
+    }
+    if (s->nlabels) {
+        wo_putc(w, '{');
+        put_labels(w, s, true, true);
+        wo_putc(w, '}');
+    }
+    wo_putc(w, ' ');
+    size_t n;
+    if (is_count_kind(s->kind) && psc_double_is_count(s->value))
+        n = psc_format_double_plain(s->value, b); /* integers: "17", never "1.7e+07" */
+    else
+        n = psc_format_double_om(s->value, b);
+    wo_put(w, b, n);
+    if (s->has_timestamp) {
+        wo_putc(w, ' ');
+        if (s->timestamp_ms_exact)
+            n = psc_format_ms_as_seconds(s->timestamp_ms, b);
+        else
+            n = psc_format_double_plain(s->timestamp, b);
+        wo_put(w, b, n);
+    }
+    if (s->exemplar) {
+        const psc_exemplar *x = s->exemplar;
+        wo_puts(w, " # {");
+        for (size_t i = 0; i < x->nlabels; i++) {
+            if (i)
+                wo_putc(w, ',');
+            wo_put(w, x->labels[i].name.ptr, x->labels[i].name.len);
+            wo_putc(w, '=');
+            put_quoted(w, x->labels[i].value);
+        }
+        wo_puts(w, "} ");
+        wo_put(w, b, psc_format_double_om(x->value, b));
+        if (x->has_timestamp) {
+            wo_putc(w, ' ');
+            wo_put(w, b, psc_format_double_plain(x->timestamp, b));
+        }
+    }
+    wo_putc(w, '\n');
+}
+
+static psc_status write_om(const psc_model *m, wout *w, psc_error *err)
+{
+    psc_status st;
+    if (!src_om(m) && (st = om_check(m, err)) != PSC_OK)
+        return st;
+    size_t nf = psc_model_family_count(m);
+    for (size_t i = 0; i < nf; i++) {
+        const psc_family *f = psc_model_family(m, i);
+        psc_str base = om_base(m, f);
+        /* OpenMetrics-1.0.md "MetricFamily metadata": TYPE, UNIT, HELP */
+        wo_puts(w, "# TYPE ");
+        wo_put(w, base.ptr, base.len);
+        wo_putc(w, ' ');
+        wo_puts(w, psc_metric_type_name(om_type(m, f)));
+        wo_putc(w, '\n');
+        if (f->has_unit) {
+            wo_puts(w, "# UNIT ");
+            wo_put(w, base.ptr, base.len);
+            wo_putc(w, ' ');
+            wo_put(w, f->unit.ptr, f->unit.len);
+            wo_putc(w, '\n');
+        }
+        if (f->has_help) {
+            wo_puts(w, "# HELP ");
+            wo_put(w, base.ptr, base.len);
+            wo_putc(w, ' ');
+            put_escaped(w, f->help, true);
+            wo_putc(w, '\n');
+        }
+        for (size_t j = 0; j < f->nmetrics; j++) {
+            const psc_metric *mt = &f->metrics[j];
+            for (size_t q = 0; q < mt->nsamples; q++)
+                om_sample(w, m, f, &mt->samples[q]);
+        }
+        if (w->failed)
+            return psc_write_fail(err, PSC_E_IO, PSC_C_IO, 0, "writing the output failed");
+    }
+    wo_puts(w, "# EOF\n");
+    return PSC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+
+psc_status psc_model_write(const psc_model *m, psc_out_format f, psc_write_fn fn, void *ctx,
+                           psc_error *err)
+{
+    if (!m || !fn)
+        return psc_write_fail(err, PSC_E_ARG, PSC_C_NONE, 0, "no model or no output function");
+    wout *w = psc_malloc(sizeof *w);
+    if (!w)
+        return psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
+    wo_init(w, fn, ctx);
+    psc_status st;
+    switch (f) {
+    case PSC_OUT_TEXT: st = write_text(m, w, err); break;
+    case PSC_OUT_OPENMETRICS: st = write_om(m, w, err); break;
+    case PSC_OUT_JSON: st = psc_write_json(m, w, err); break;
+    default:
+        st = psc_write_fail(err, PSC_E_ARG, PSC_C_NONE, 0, "unknown output format %d", (int)f);
+        break;
+    }
+    if (st == PSC_OK && wo_flush(w))
+        st = psc_write_fail(err, PSC_E_IO, PSC_C_IO, 0, "writing the output failed");
+    psc_free(w);
+    return st;
+}

@@ -1,0 +1,370 @@
+/*
+ * JSON output in the schema of prom2json (github.com/prometheus/prom2json):
+ *
+ *   [{"name":..., "help":..., "type":"COUNTER", "metrics":[
+ *       {"labels":{...}, "timestamp_ms":"...", "value":"..."}, ...]}, ...]
+ *
+ * histograms {labels, timestamp_ms, buckets:{"0.5":"3",...}, count, sum},
+ * summaries {labels, timestamp_ms, quantiles:{...}, count, sum}; every
+ * number a string. Like Go's encoding/json (which prom2json uses): compact,
+ * map keys sorted bytewise, empty maps and absent timestamps left out, <, >
+ * and & escaped. Numbers are rendered as Go's fmt.Sprint renders float64
+ * and uint64. Where we deviate (absent _count/_sum left out rather than
+ * "0"; OpenMetrics types) is written down in docs/convert.md.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmtnum.h"
+#include "util/alloc.h"
+#include "writer.h"
+
+typedef struct jentry {
+    double key;
+    double value;
+    char text[32]; /* the key as Go prints it */
+} jentry;
+
+typedef struct jctx {
+    wout *w;
+    const psc_label **lab;
+    size_t cap_lab;
+    jentry *ent;
+    size_t nent, cap_ent;
+} jctx;
+
+/* Length of a valid UTF-8 sequence at p, 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t l = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!l || l > n)
+        return 0;
+    for (size_t i = 1; i < l; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return l;
+}
+
+/* The inside of a JSON string the way Go's encoding/json writes it. */
+static void jstr_body(wout *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        char esc[8];
+        size_t el = 0, adv = 1;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+            i++;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            el = 2;
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
+            el = 2;
+        } else if (c < 0x80) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            el = 6;
+        } else {
+            size_t l = utf8_len(p + i, n - i);
+            if (l == 0) {
+                memcpy(esc, "\\ufffd", 6);
+                el = 6;
+            } else if (l == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+                memcpy(esc, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                el = 6;
+                adv = 3;
+            } else {
+                i += l;
+                continue;
+            }
+        }
+        wo_put(w, s + run, i - run);
+        wo_put(w, esc, el);
+        i += adv;
+        run = i;
+    }
+    wo_put(w, s + run, n - run);
+}
+
+static void jstr(wout *w, const char *s, size_t n)
+{
+    wo_putc(w, '"');
+    jstr_body(w, s, n);
+    wo_putc(w, '"');
+}
+
+/* "k": preceded by a comma unless it is the first member of its object. */
+static void jkey(wout *w, const char *k, bool *first)
+{
+    if (!*first)
+        wo_putc(w, ',');
+    *first = false;
+    wo_putc(w, '"');
+    wo_puts(w, k);
+    wo_puts(w, "\":");
+}
+
+static int lab_cmp(const void *x, const void *y)
+{
+    const psc_label *a = *(const psc_label *const *)x, *b = *(const psc_label *const *)y;
+    size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
+    int c = n ? memcmp(a->name.ptr, b->name.ptr, n) : 0;
+    if (c)
+        return c;
+    return a->name.len < b->name.len ? -1 : a->name.len > b->name.len;
+}
+
+/* "labels":{...}, sorted by name; nothing when there are no labels.
+ * Returns false when out of memory. */
+static bool jlabels(jctx *c, const psc_label *labels, size_t n, const psc_sample *bound_of,
+                    bool *first)
+{
+    size_t k = 0;
+    if (psc_grow((void **)&c->lab, &c->cap_lab, n ? n : 1, sizeof *c->lab))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        c->lab[k++] = &labels[i];
+    if (k == 0)
+        return true;
+    if (k > 1)
+        qsort(c->lab, k, sizeof *c->lab, lab_cmp);
+    wout *w = c->w;
+    jkey(w, "labels", first);
+    wo_putc(w, '{');
+    for (size_t i = 0; i < k; i++) {
+        const psc_label *l = c->lab[i];
+        if (i)
+            wo_putc(w, ',');
+        jstr(w, l->name.ptr, l->name.len);
+        wo_putc(w, ':');
+        /* a bucket's le and a quantile's quantile as Go prints the float */
+        if (bound_of && !isnan(bound_of->bound) &&
+            ((bound_of->kind == PSC_SAMPLE_BUCKET && l->name.len == 2 && memcmp(l->name.ptr, "le", 2) == 0) ||
+             (bound_of->kind == PSC_SAMPLE_QUANTILE && l->name.len == 8 &&
+              memcmp(l->name.ptr, "quantile", 8) == 0))) {
+            char b[32];
+            size_t bn = psc_format_double(bound_of->bound, b);
+            jstr(w, b, bn);
+        } else {
+            jstr(w, l->value.ptr, l->value.len);
+        }
+    }
+    wo_putc(w, '}');
+    return true;
+}
+
+static void jnum(wout *w, double v, bool count)
+{
+    char b[PSC_NUM_MAX];
+    size_t n = count && psc_double_is_count(v) ? psc_format_double_plain(v, b) : psc_format_double(v, b);
+    wo_putc(w, '"');
+    wo_put(w, b, n);
+    wo_putc(w, '"');
+}
+
+static void jts(wout *w, bool has, int64_t ms, bool *first)
+{
+    if (!has)
+        return;
+    char b[24];
+    jkey(w, "timestamp_ms", first);
+    wo_putc(w, '"');
+    wo_put(w, b, psc_format_int64(ms, b));
+    wo_putc(w, '"');
+}
+
+static int jentry_cmp(const void *x, const void *y)
+{
+    return strcmp(((const jentry *)x)->text, ((const jentry *)y)->text);
+}
+
+/* One histogram/summary object being collected. */
+typedef struct jobj {
+    bool any, has_count, has_sum, has_ts;
+    double count, sum;
+    int64_t ts;
+    double last_key;
+} jobj;
+
+static bool jobj_flush(jctx *c, const psc_metric *mt, json_shape shape, jobj *o, bool *first)
+{
+    if (!o->any)
+        return true;
+    wout *w = c->w;
+    if (!*first)
+        wo_putc(w, ',');
+    *first = false;
+    wo_putc(w, '{');
+    bool fm = true;
+    if (!jlabels(c, mt->labels, mt->nlabels, NULL, &fm))
+        return false;
+    jts(w, o->has_ts, o->ts, &fm);
+    if (c->nent) {
+        qsort(c->ent, c->nent, sizeof *c->ent, jentry_cmp);
+        jkey(w, shape == SHAPE_HISTOGRAM ? "buckets" : "quantiles", &fm);
+        wo_putc(w, '{');
+        for (size_t i = 0; i < c->nent; i++) {
+            if (i)
+                wo_putc(w, ',');
+            jstr(w, c->ent[i].text, strlen(c->ent[i].text));
+            wo_putc(w, ':');
+            jnum(w, c->ent[i].value, shape == SHAPE_HISTOGRAM);
+        }
+        wo_putc(w, '}');
+    }
+    if (o->has_count) {
+        jkey(w, "count", &fm);
+        jnum(w, o->count, true);
+    }
+    if (o->has_sum) {
+        jkey(w, "sum", &fm);
+        jnum(w, o->sum, false);
+    }
+    wo_putc(w, '}');
+    memset(o, 0, sizeof *o);
+    c->nent = 0;
+    return true;
+}
+
+/* Histogram or summary objects of one metric. A metric with several
+ * points (OpenMetrics timestamps) gives one object per point: a new object
+ * starts when a slot of the current one is taken again. */
+static bool jpoints(jctx *c, const psc_metric *mt, const part *p, bool *first)
+{
+    jobj o;
+    memset(&o, 0, sizeof o);
+    c->nent = 0;
+    for (size_t q = 0; q < mt->nsamples; q++) {
+        const psc_sample *s = &mt->samples[q];
+        if (!psc_part_selects(p->sel, s->kind))
+            continue;
+        bool keyed = s->kind == PSC_SAMPLE_BUCKET || s->kind == PSC_SAMPLE_QUANTILE;
+        bool is_count = s->kind == PSC_SAMPLE_COUNT || s->kind == PSC_SAMPLE_GCOUNT;
+        bool is_sum = s->kind == PSC_SAMPLE_SUM || s->kind == PSC_SAMPLE_GSUM;
+        if (!keyed && !is_count && !is_sum)
+            continue;
+        bool taken = (keyed && c->nent && !(s->bound > o.last_key)) || (is_count && o.has_count) ||
+                     (is_sum && o.has_sum);
+        if (taken && !jobj_flush(c, mt, p->shape, &o, first))
+            return false;
+        if (keyed) {
+            if (psc_grow((void **)&c->ent, &c->cap_ent, c->nent + 1, sizeof *c->ent))
+                return false;
+            jentry *e = &c->ent[c->nent++];
+            e->key = s->bound;
+            e->value = s->value;
+            psc_format_double(s->bound, e->text);
+            o.last_key = s->bound;
+        } else if (is_count) {
+            o.has_count = true;
+            o.count = s->value;
+        } else {
+            o.has_sum = true;
+            o.sum = s->value;
+        }
+        if (!o.has_ts && s->has_timestamp) {
+            o.has_ts = true;
+            o.ts = s->timestamp_ms;
+        }
+        o.any = true;
+    }
+    return jobj_flush(c, mt, p->shape, &o, first);
+}
+
+static bool jpart(jctx *c, const psc_family *f, const part *p, bool *first_family)
+{
+    wout *w = c->w;
+    if (!*first_family)
+        wo_putc(w, ',');
+    *first_family = false;
+    wo_puts(w, "{\"name\":");
+    wo_putc(w, '"');
+    jstr_body(w, p->base.ptr, p->base.len);
+    wo_puts(w, p->suffix); /* suffixes need no escaping */
+    wo_putc(w, '"');
+    wo_puts(w, ",\"help\":");
+    if (f->has_help)
+        jstr(w, f->help.ptr, f->help.len);
+    else
+        wo_puts(w, "\"\"");
+    wo_puts(w, ",\"type\":\"");
+    wo_puts(w, p->json_type);
+    wo_putc(w, '"');
+    if (psc_part_has_samples(f, p->sel)) {
+        wo_puts(w, ",\"metrics\":[");
+        bool first = true;
+        for (size_t j = 0; j < f->nmetrics; j++) {
+            const psc_metric *mt = &f->metrics[j];
+            if (p->shape != SHAPE_METRIC) {
+                if (!jpoints(c, mt, p, &first))
+                    return false;
+                continue;
+            }
+            for (size_t q = 0; q < mt->nsamples; q++) {
+                const psc_sample *s = &mt->samples[q];
+                if (!psc_part_selects(p->sel, s->kind))
+                    continue;
+                if (!first)
+                    wo_putc(w, ',');
+                first = false;
+                wo_putc(w, '{');
+                bool fm = true;
+                if (!jlabels(c, s->labels, s->nlabels, s, &fm))
+                    return false;
+                jts(w, s->has_timestamp, s->timestamp_ms, &fm);
+                jkey(w, "value", &fm);
+                jnum(w, s->value, false);
+                wo_putc(w, '}');
+            }
+        }
+        wo_putc(w, ']');
+    }
+    wo_putc(w, '}');
+    return true;
+}
+
+psc_status psc_write_json(const psc_model *m, wout *w, psc_error *err)
+{
+    psc_status st = psc_check_ms_timestamps(m, "json output", err);
+    if (st != PSC_OK)
+        return st;
+    jctx c;
+    memset(&c, 0, sizeof c);
+    c.w = w;
+    bool first = true;
+    wo_putc(w, '[');
+    size_t nf = psc_model_family_count(m);
+    for (size_t i = 0; i < nf && st == PSC_OK; i++) {
+        const psc_family *f = psc_model_family(m, i);
+        part parts[3];
+        size_t np = psc_text_parts(m, f, true, parts);
+        for (size_t k = 0; k < np; k++) {
+            if (!parts[k].always && !psc_part_has_samples(f, parts[k].sel))
+                continue;
+            if (!jpart(&c, f, &parts[k], &first)) {
+                st = psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
+                break;
+            }
+        }
+        if (w->failed)
+            st = psc_write_fail(err, PSC_E_IO, PSC_C_IO, 0, "writing the output failed");
+    }
+    if (st == PSC_OK)
+        wo_puts(w, "]\n");
+    psc_free(c.lab);
+    psc_free(c.ent);
+    return st;
+}
