@@ -7,6 +7,8 @@
 #include "parse.h"
 #include "model.h"
 #include "write.h"
+#include "card.h"
+#include "lint.h"
 #include "scrape.h"
 #include "promapi.h"
 #endif
