@@ -175,16 +175,20 @@ static int print_table(const psc_report *r, const psc_report_opts *o, bool range
         api_table_print(&t, stdout);
     api_table_release(&t);
     free(cols);
-    if (!rc && !g_cli.quiet) {
-        if (r->nrows == 0)
-            fputs("promscope: no group matched\n", stderr);
-        else if (!pct && r->ngroups > r->nrows) {
-            char tot[40];
-            api_fmt_short(tot, sizeof tot, r->total);
-            fprintf(stderr, "promscope: top %zu of %zu groups; total %s/s\n", r->nrows, r->ngroups, tot);
-        }
-    }
     return rc;
+}
+
+static void print_notes(const psc_report *r)
+{
+    if (g_cli.quiet)
+        return;
+    if (r->nrows == 0) {
+        fputs("promscope: no group matched\n", stderr);
+    } else if (r->kind == PSC_REPORT_RATES && r->ngroups > r->nrows) {
+        char tot[40];
+        api_fmt_short(tot, sizeof tot, r->total);
+        fprintf(stderr, "promscope: top %zu of %zu groups; total %s/s\n", r->nrows, r->ngroups, tot);
+    }
 }
 
 static void json_trend(FILE *f, const psc_api_series *s)
@@ -608,6 +612,8 @@ int cmd_report(int argc, char **argv)
     case API_OUT_CSV: prc = print_csv(&rep, &o); break;
     default: prc = print_table(&rep, &o, range); break;
     }
+    if (!prc && fflush(stdout) == 0)
+        print_notes(&rep);
     long broken = prc ? 0 : check_expectations(&rep, expects, nexpect);
     if (prc || broken < 0) {
         cli_errorf("out of memory");
