@@ -25,6 +25,7 @@ Paths (all GET):
   /redirect-same       302 to /auth (same origin)
   /noauth              200 only when the request has no Authorization and no
                        Cookie header, else 400 "credentials leaked"
+  /many-headers        200 with 400 KiB of response headers
   /no-content-type     200, a valid text body, no Content-Type
   /html                200 text/html login page
   /gzip-no-encoding    gzip-compressed body, text/plain, no Content-Encoding
@@ -199,6 +200,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send_body(400, b"credentials leaked\n", "text/plain")
                 else:
                     self.send_body(200, TEXT_BODY)
+            elif path == "/many-headers":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                for i in range(400):  # 400 KiB of headers
+                    self.send_header("X-Filler-%d" % i, "y" * 1000)
+                self.send_header("Content-Length", str(len(TEXT_BODY)))
+                self.end_headers()
+                self.wfile.write(TEXT_BODY)
             elif path == "/no-content-type":
                 self.send_body(200, TEXT_BODY, None)
             elif path == "/html":

@@ -176,6 +176,8 @@ def main():
                  err_has=["transfer too slow: less than 1 bytes/s for 1 s"], max_seconds=15)
         c.expect("truncated body", ["scrape", A + "/truncated"], 3,
                  err_has=["truncated response", "500 bytes remaining"], out_not=["xxxx"])
+        c.expect("400 KiB of response headers", ["scrape", A + "/many-headers"], 3,
+                 err_has=["response headers exceed 256 KiB"])
         dead = free_port()
         c.expect("dead target", ["scrape", "http://127.0.0.1:%d/metrics" % dead], 3, err_has=["cannot connect"])
 
