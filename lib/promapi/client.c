@@ -141,9 +141,12 @@ static int add_time(psc_buf *b, const char *name, double t)
     long long v = (long long)ms;
     const char *sign = v < 0 ? "-" : "";
     unsigned long long a = v < 0 ? (unsigned long long)(-(v + 1)) + 1 : (unsigned long long)v;
-    if (a % 1000)
+    if (a % 1000) {
         snprintf(tmp, sizeof tmp, "%s%llu.%03llu", sign, a / 1000, a % 1000);
-    else
+        size_t n = strlen(tmp);
+        while (tmp[n - 1] == '0')
+            tmp[--n] = '\0';
+    } else
         snprintf(tmp, sizeof tmp, "%s%llu", sign, a / 1000);
     return add_str(b, name, tmp);
 }

@@ -948,6 +948,9 @@ static psc_status not_json(const char *body, size_t len, int http_status, const 
                                  http_status, snip);
     }
     psc_status st;
+    char c0 = len > i ? body[i] : '\0';
+    if (len == i)
+        return psc_api_set_error(err, PSC_E_API, "empty response body");
     switch (json_error_code(je)) {
     case json_error_stack_overflow:
         st = psc_api_set_error(err, PSC_E_API, "response nested too deeply (line %d, column %d)", je->line,
@@ -964,9 +967,11 @@ static psc_status not_json(const char *body, size_t len, int http_status, const 
                                je->line, je->column);
         break;
     default:
-        if (len == i) {
-            st = psc_api_set_error(err, PSC_E_API, "empty response body");
-        } else if (body[i] != '{' && body[i] != '[' && body[i] != '"') {
+        if (c0 == '"' || c0 == '-' || (c0 >= '0' && c0 <= '9') || c0 == 't' || c0 == 'f' || c0 == 'n') {
+            st = psc_api_set_error(err, PSC_E_API,
+                                   "expected a JSON object {\"status\": ...} at the top level (line %d, column %d)",
+                                   je->line, je->column);
+        } else if (c0 != '{' && c0 != '[') {
             st = psc_api_set_error(err, PSC_E_API, "response is not JSON (%s at line %d, column %d): \"%.200s\"",
                                    je->text, je->line, je->column, snip);
         } else {
@@ -1016,7 +1021,7 @@ psc_status psc_api_decode(psc_api_endpoint endpoint, const char *body, size_t le
             json_decref(root);
             return not_json(body, len, http_status, &je, err);
         }
-        expected(&d, "a JSON object {\"status\": ...}", root);
+        fail(&d, PSC_E_API, "expected a JSON object {\"status\": ...} at the top level, got %s", json_kind(root));
         json_decref(root);
         return d.status;
     }

@@ -165,11 +165,12 @@ static int put_selector(psc_buf *b, const sel *s, const char *suffix)
     return 0;
 }
 
-static int put_by(psc_buf *b, const psc_report_opts *o, bool le)
+/* "sum by (le, a, b) (" or "sum(" */
+static int put_sum(psc_buf *b, const psc_report_opts *o, bool le)
 {
     if (!le && o->nby == 0)
-        return 0;
-    if (psc_buf_append(b, " by (", 5))
+        return psc_buf_append(b, "sum(", 4);
+    if (psc_buf_append(b, "sum by (", 8))
         return -1;
     bool first = true;
     if (le) {
@@ -182,7 +183,7 @@ static int put_by(psc_buf *b, const psc_report_opts *o, bool le)
             return -1;
         first = false;
     }
-    return psc_buf_append(b, ")", 1);
+    return psc_buf_append(b, ") (", 3);
 }
 
 /* ---- report state ---- */
@@ -546,16 +547,16 @@ static psc_status percentiles(rep *r, const sel *s)
         char qs[40];
         if (i < r->nq) {
             fmt_quantile(o->quantiles[i], qs, sizeof qs);
-            rc = psc_buf_printf(&e, "histogram_quantile(%s, sum", qs) || put_by(&e, o, !r->out->native) ||
-                 psc_buf_append(&e, " (rate(", 7) || put_selector(&e, s, r->out->native ? "" : "_bucket") ||
+            rc = psc_buf_printf(&e, "histogram_quantile(%s, ", qs) || put_sum(&e, o, !r->out->native) ||
+                 psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, r->out->native ? "" : "_bucket") ||
                  psc_buf_printf(&e, "[%s])))", o->window);
         } else if (r->out->native) {
-            rc = psc_buf_append(&e, "sum", 3) || put_by(&e, o, false) ||
-                 psc_buf_append(&e, " (histogram_count(rate(", 23) || put_selector(&e, s, "") ||
+            rc = put_sum(&e, o, false) || psc_buf_append(&e, "histogram_count(rate(", 21) ||
+                 put_selector(&e, s, "") ||
                  psc_buf_printf(&e, "[%s])))", o->window);
         } else {
-            rc = psc_buf_append(&e, "sum", 3) || put_by(&e, o, false) || psc_buf_append(&e, " (rate(", 7) ||
-                 put_selector(&e, s, "_count") || psc_buf_printf(&e, "[%s]))", o->window);
+            rc = put_sum(&e, o, false) || psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, "_count") ||
+                 psc_buf_printf(&e, "[%s]))", o->window);
         }
         if (rc) {
             psc_buf_release(&e);
@@ -587,7 +588,7 @@ static psc_status rates(rep *r, const sel *s)
     psc_buf e = {0};
     int rc = 0;
     if (o->nby)
-        rc = psc_buf_append(&e, "sum", 3) || put_by(&e, o, false) || psc_buf_append(&e, " (", 2);
+        rc = put_sum(&e, o, false);
     rc = rc || psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, "") || psc_buf_printf(&e, "[%s])", o->window);
     if (!rc && o->nby)
         rc = psc_buf_append(&e, ")", 1);
