@@ -17,7 +17,8 @@ each, NAME.prom.expect / NAME.om.expect with one or more runs of
 
 Also checked: every rule id of lib/include/promscope/lint.h has at least one
 case where it must fire and one near miss where it must not, so a new rule
-cannot land without both.
+cannot land without both; and docs/lint-rules.md (found from LINT_H) has a
+section "### `ID`" with an example for every id and none for unknown ids.
 """
 import json
 import os
@@ -120,6 +121,18 @@ def main():
             problems.append(f"rule '{rule}': no case where it must fire")
         if rule not in silent:
             problems.append(f"rule '{rule}': no near miss where it must stay silent")
+    doc_path = os.path.join(os.path.dirname(lint_h), "..", "..", "..", "docs", "lint-rules.md")
+    with open(doc_path, encoding="utf-8") as f:
+        parts = re.split(r"^### `([a-z-]+)`[^\n]*$", f.read(), flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2]))
+    for rule in ids:
+        if rule not in sections:
+            problems.append(f"docs/lint-rules.md: no section ### `{rule}`")
+        elif "```" not in sections[rule]:
+            problems.append(f"docs/lint-rules.md: the section of '{rule}' shows no example")
+    for rule in sections:
+        if rule not in ids:
+            problems.append(f"docs/lint-rules.md: section for '{rule}', which is not a rule id")
     for p in problems:
         print(p)
     print(f"{len(inputs)} cases, {len(ids)} rules, {len(problems)} problems")
