@@ -66,7 +66,7 @@ static inline bool lint_str_is(psc_str s, const char *lit)
 bool lint_has_suffix(psc_str s, const char *suffix);
 
 /* The rule groups (naming.c, consistency.c, cardinality.c). */
-void lint_naming(lint_ctx *c, size_t fi, const psc_family *f);
+void lint_naming(lint_ctx *c, const psc_family *f);
 void lint_escaping(lint_ctx *c);
 void lint_consistency(lint_ctx *c, const psc_family *f);
 void lint_cardinality(lint_ctx *c);

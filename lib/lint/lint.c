@@ -283,7 +283,7 @@ psc_status psc_lint_model(const psc_model *m, const char *buf, size_t len,
         if (c.ignored[i])
             continue;
         const psc_family *f = psc_model_family(m, i);
-        lint_naming(&c, i, f);
+        lint_naming(&c, f);
         lint_consistency(&c, f);
     }
     if (c.st == PSC_OK)

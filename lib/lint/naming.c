@@ -165,12 +165,11 @@ static const char *type_word(psc_metric_type t, const char **alt)
     }
 }
 
-static void label_rules(lint_ctx *c, const psc_family *f, uint64_t *first_le)
+static void label_rules(lint_ctx *c, const psc_family *f)
 {
     seen_labels seen = {0};
     psc_str fname = f->name;
     const char *tname = psc_metric_type_name(f->type);
-    *first_le = 0;
     /* Label rules look at every label name once per family, at its first line. */
     for (size_t j = 0; j < f->nmetrics && c->st == PSC_OK; j++) {
         const psc_metric *mt = &f->metrics[j];
@@ -204,8 +203,6 @@ static void label_rules(lint_ctx *c, const psc_family *f, uint64_t *first_le)
                               "label name '%s' of metric '%s' starts with '__', which is reserved for "
                               "Prometheus' internal use",
                               lint_q(c, 0, ln), lint_q(c, 1, fname));
-                if (!*first_le && lint_str_is(ln, "le"))
-                    *first_le = s->line;
             }
         }
     }
@@ -213,9 +210,8 @@ static void label_rules(lint_ctx *c, const psc_family *f, uint64_t *first_le)
     psc_free(seen.flags);
 }
 
-void lint_naming(lint_ctx *c, size_t fi, const psc_family *f)
+void lint_naming(lint_ctx *c, const psc_family *f)
 {
-    (void)fi;
     psc_str n = f->name;
     uint64_t line = f->line;
     const char *q = lint_q(c, 3, n);
@@ -296,8 +292,7 @@ void lint_naming(lint_ctx *c, size_t fi, const psc_family *f)
                   "metric '%s' is a percentage; expose a ratio from 0 to 1 with the suffix '_ratio'",
                   q);
 
-    uint64_t first_le;
-    label_rules(c, f, &first_le);
+    label_rules(c, f);
 }
 
 /* ---- escaping-collision ---- */
@@ -391,10 +386,10 @@ static void family_collisions(lint_ctx *c)
             const psc_family *g = psc_model_family(c->m, e[id].family);
             if (!c->ignored[i] && !psc_str_eq(g->name, f->name))
                 lint_emit(c, PSC_LINT_ESCAPING_COLLISION, f->name, f->line, lint_col_name(c, f->line),
-                          "metric '%s' becomes '%s' under underscores escaping, the same as metric "
-                          "'%s' (line %llu)",
-                          lint_q(c, 0, f->name), lint_q(c, 1, (psc_str){b.data, len}),
-                          lint_q(c, 2, g->name), (unsigned long long)g->line);
+                          "metrics '%s' (line %llu) and '%s' both become '%s' under underscores "
+                          "escaping",
+                          lint_q(c, 0, g->name), (unsigned long long)g->line, lint_q(c, 1, f->name),
+                          lint_q(c, 2, (psc_str){b.data, len}));
             continue;
         }
         e[ne].escaped = psc_malloc(len + 1);

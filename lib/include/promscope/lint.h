@@ -130,7 +130,8 @@ PSC_API void psc_lint_opts_init(psc_lint_opts *o);
  * @param opts  NULL for the defaults; not modified.
  * @return PSC_OK; PSC_E_NOMEM (@p out then holds the findings appended so
  *         far). Time O(series * labels) expected; memory O(distinct label
- *         values + input lines). Thread-safe for distinct @p out lists.
+ *         values + input lines). No global state of its own; @p m is only
+ *         read.
  */
 PSC_API psc_status psc_lint_model(const psc_model *m, const char *buf, size_t len,
                                   const psc_lint_opts *opts, psc_diag_list *out);
