@@ -349,7 +349,8 @@ psc_status psc_api_targets_get(psc_api_client *c, psc_api_response *out, psc_err
 psc_status psc_api_tsdb_status_get(psc_api_client *c, uint64_t limit, psc_api_response *out, psc_error *err)
 {
     psc_buf p = {0};
-    int rc = limit ? add_u64(&p, "limit", limit) : 0;
+    /* limit= for Prometheus, topN= for VictoriaMetrics; each ignores the other. */
+    int rc = limit ? add_u64(&p, "limit", limit) || add_u64(&p, "topN", limit) : 0;
     return finish(c, PSC_API_TSDB_STATUS, "/api/v1/status/tsdb", &p, rc, false, out, err);
 }
 

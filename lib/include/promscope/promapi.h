@@ -323,8 +323,10 @@ PSC_API psc_status psc_api_metadata_get(psc_api_client *c, const char *metric, u
                                         psc_api_response *out, psc_error *err);
 /** /api/v1/targets?state=active. Result in out->targets. */
 PSC_API psc_status psc_api_targets_get(psc_api_client *c, psc_api_response *out, psc_error *err);
-/** /api/v1/status/tsdb; @p limit 0 = server default (10). Result in the
- *  TSDB members of @p out. */
+/** /api/v1/status/tsdb; @p limit entries per list, sent as `limit=` and
+ *  as VictoriaMetrics' `topN=`; 0 = server default (10). Result in the
+ *  TSDB members of @p out (VictoriaMetrics: `totalSeries` of the current
+ *  day as head_series). */
 PSC_API psc_status psc_api_tsdb_status_get(psc_api_client *c, uint64_t limit, psc_api_response *out,
                                        psc_error *err);
 /** /api/v1/status/buildinfo. Result in out->version etc. */
