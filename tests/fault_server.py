@@ -25,6 +25,11 @@ Paths (all GET):
   /redirect-same       302 to /auth (same origin)
   /noauth              200 only when the request has no Authorization and no
                        Cookie header, else 400 "credentials leaked"
+  /metrics/gzip-chunked      gzip in 7-byte chunks (HTTP/1.1, written by hand)
+  /truncated-gzip-chunked    the same with the last 30 gzip bytes missing
+  /bad-gzip            Content-Encoding: gzip on a plain body
+  /truncated-gzip      Content-Encoding: gzip, half of the gzip member
+  /unknown-encoding    Content-Encoding: x-unheard-of
   /many-headers        200 with 400 KiB of response headers
   /no-content-type     200, a valid text body, no Content-Type
   /html                200 text/html login page
@@ -200,6 +205,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send_body(400, b"credentials leaked\n", "text/plain")
                 else:
                     self.send_body(200, TEXT_BODY)
+            elif path in ("/metrics/gzip-chunked", "/truncated-gzip-chunked"):
+                # Written by hand: HTTP/1.1, chunked, gzip, small chunks (one
+                # with an extension) so that the trailer spans chunks.
+                z = gzip.compress(TEXT_BODY * 20)
+                if path.startswith("/truncated"):
+                    z = z[:-30]
+                out = [b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                       b"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"]
+                for i in range(0, len(z), 7):
+                    part = z[i:i + 7]
+                    ext = b";ext=1" if i == 14 else b""
+                    out.append(b"%x%s\r\n%s\r\n" % (len(part), ext, part))
+                out.append(b"0\r\n\r\n")
+                self.wfile.write(b"".join(out))
+                self.close_connection = True
+            elif path == "/bad-gzip":
+                self.send_body(200, TEXT_BODY, extra=[("Content-Encoding", "gzip")])
+            elif path == "/truncated-gzip":
+                z = gzip.compress(TEXT_BODY * 20)
+                self.send_body(200, z[: len(z) // 2], extra=[("Content-Encoding", "gzip")])
+            elif path == "/unknown-encoding":
+                self.send_body(200, TEXT_BODY, extra=[("Content-Encoding", "x-unheard-of")])
             elif path == "/many-headers":
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")

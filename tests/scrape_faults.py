@@ -176,6 +176,17 @@ def main():
                  err_has=["transfer too slow: less than 1 bytes/s for 1 s"], max_seconds=15)
         c.expect("truncated body", ["scrape", A + "/truncated"], 3,
                  err_has=["truncated response", "500 bytes remaining"], out_not=["xxxx"])
+        c.expect("Content-Encoding gzip on a plain body", ["scrape", A + "/bad-gzip"], 3,
+                 err_has=["cannot decode the response body"], out_not=["fault_"])
+        c.expect("truncated gzip member", ["scrape", A + "/truncated-gzip"], 3, out_not=["fault_"],
+                 err_has=["gzip body is truncated or corrupt"])
+        r = c.expect("chunked gzip body", ["scrape", A + "/metrics/gzip-chunked"], 0)
+        if r:
+            c.check("chunked gzip body exact", r.out == TEXT_BODY * 20, "len %d" % len(r.out))
+        c.expect("chunked gzip body, truncated member", ["scrape", A + "/truncated-gzip-chunked"], 3,
+                 err_has=["gzip body is truncated or corrupt"], out_not=["fault_"])
+        c.expect("unknown Content-Encoding", ["scrape", A + "/unknown-encoding"], 3,
+                 err_has=["cannot decode the response body"], out_not=["fault_"])
         c.expect("400 KiB of response headers", ["scrape", A + "/many-headers"], 3,
                  err_has=["response headers exceed 256 KiB"])
         dead = free_port()

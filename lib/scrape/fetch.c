@@ -12,6 +12,14 @@
  * The body cap is enforced in the write callback, which libcurl calls with
  * decoded bytes, so a gzip bomb stops at the cap (F1): libcurl 7.88's
  * CURLOPT_MAXFILESIZE only looks at the encoded length.
+ *
+ * libcurl 7.88 also accepts a gzip body that ends before its member does
+ * (or has bytes after it) as complete. So for `Content-Encoding: gzip` we
+ * check the member's trailer ourselves (RFC 1952 section 2.3.1: CRC-32 and
+ * length of the decoded data): the raw body reaches us through the debug
+ * callback (CURLINFO_DATA_IN, before de-chunking, so we undo the chunked
+ * framing), its last 8 bytes are the trailer, and the write callback keeps a
+ * CRC-32 of what it is given (F3). Requests use HTTP/1.1 for this reason.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -194,9 +202,13 @@ static void global_init_once(void)
     g_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static void crc_init(void);
+static pthread_once_t crc_once;
+
 psc_status psc_fetch_global_init(psc_error *err)
 {
     pthread_once(&g_once, global_init_once);
+    pthread_once(&crc_once, crc_init);
     if (g_init_rc != CURLE_OK) {
         if (err && err->code == PSC_C_NONE && err->status == PSC_OK) {
             err->status = PSC_E_NET;
@@ -243,6 +255,13 @@ typedef struct xfer {
     char *status_line;
     char *content_type;
     bool content_encoding;
+    bool gzip;            /* Content-Encoding is exactly gzip: verify the trailer */
+    bool chunked;         /* Transfer-Encoding: chunked */
+    uint32_t crc;         /* CRC-32 of the decoded body */
+    unsigned char tail[8];/* last 8 raw (de-chunked) body bytes */
+    uint64_t raw_len;     /* raw (de-chunked) body bytes seen */
+    int ck_state;         /* chunked framing parser */
+    uint64_t ck_left;
 
     double t_start;   /* monotonic seconds at the first hop */
     double t_hop;     /* monotonic seconds at this hop */
@@ -402,6 +421,111 @@ static int check_opts(const psc_fetch_opts *o, psc_buf *msg)
     return 0;
 }
 
+/* CRC-32 of RFC 1952 section 8 (reflected polynomial 0xEDB88320). */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    crc = ~crc;
+    while (n--)
+        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+static void tail_push(xfer *x, const unsigned char *p, size_t n)
+{
+    if (n >= 8) {
+        memcpy(x->tail, p + n - 8, 8);
+    } else {
+        memmove(x->tail, x->tail + n, 8 - n);
+        memcpy(x->tail + 8 - n, p, n);
+    }
+    x->raw_len += n;
+}
+
+enum { CK_SIZE, CK_EXT, CK_DATA, CK_DATA_END, CK_DONE };
+
+/* Undo the chunked framing of raw body bytes (RFC 9112 section 7.1) just
+ * enough to keep the last 8 payload bytes. libcurl checks the framing
+ * itself and fails the transfer when it is malformed. */
+static void chunked_feed(xfer *x, const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && x->ck_state != CK_DONE) {
+        unsigned char ch = p[i];
+        switch (x->ck_state) {
+        case CK_SIZE:
+            if (ch >= '0' && ch <= '9')
+                x->ck_left = x->ck_left * 16 + (ch - '0');
+            else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+                x->ck_left = x->ck_left * 16 + ((ch | 0x20) - 'a' + 10);
+            else if (ch == '\n')
+                x->ck_state = x->ck_left ? CK_DATA : CK_DONE;
+            else
+                x->ck_state = CK_EXT;
+            i++;
+            break;
+        case CK_EXT:
+            if (ch == '\n')
+                x->ck_state = x->ck_left ? CK_DATA : CK_DONE;
+            i++;
+            break;
+        case CK_DATA: {
+            size_t take = n - i;
+            if ((uint64_t)take > x->ck_left)
+                take = (size_t)x->ck_left;
+            tail_push(x, p + i, take);
+            x->ck_left -= take;
+            i += take;
+            if (x->ck_left == 0)
+                x->ck_state = CK_DATA_END;
+            break;
+        }
+        case CK_DATA_END: /* the CRLF after the data */
+            if (ch == '\n')
+                x->ck_state = CK_SIZE;
+            i++;
+            break;
+        }
+    }
+}
+
+static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *ud)
+{
+    (void)e;
+    xfer *x = ud;
+    if (type != CURLINFO_DATA_IN || !x->gzip)
+        return 0;
+    if (x->chunked)
+        chunked_feed(x, (const unsigned char *)data, size);
+    else
+        tail_push(x, (const unsigned char *)data, size);
+    return 0;
+}
+
+/* 0 when the gzip member's trailer matches the decoded body. */
+static int gzip_trailer_ok(const xfer *x, uint64_t decoded)
+{
+    if (x->raw_len < 18) /* 10-byte header + empty deflate block + trailer */
+        return -1;
+    uint32_t crc = (uint32_t)x->tail[0] | (uint32_t)x->tail[1] << 8 | (uint32_t)x->tail[2] << 16 |
+                   (uint32_t)x->tail[3] << 24;
+    uint32_t isize = (uint32_t)x->tail[4] | (uint32_t)x->tail[5] << 8 | (uint32_t)x->tail[6] << 16 |
+                     (uint32_t)x->tail[7] << 24;
+    return crc == x->crc && isize == (uint32_t)decoded ? 0 : -1;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     xfer *x = ud;
@@ -428,6 +552,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     }
     memcpy(x->body.data + x->body.len, ptr, n);
     x->body.len += n;
+    if (x->gzip)
+        x->crc = crc32_update(x->crc, (const unsigned char *)ptr, n);
     x->body.data[x->body.len] = '\0';
     return n;
 }
@@ -460,7 +586,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         psc_free(x->status_line);
         psc_free(x->content_type);
         x->content_type = NULL;
-        x->content_encoding = false;
+        x->content_encoding = x->gzip = x->chunked = false;
         x->status_line = dup_str(s, l);
         if (!x->status_line) {
             x->nomem = true;
@@ -485,6 +611,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     } else if (nl == 16 && strncasecmp(ptr, "content-encoding", 16) == 0) {
         if (vl && !(vl == 8 && strncasecmp(v, "identity", 8) == 0))
             x->content_encoding = true;
+        x->gzip = (vl == 4 && strncasecmp(v, "gzip", 4) == 0) || (vl == 6 && strncasecmp(v, "x-gzip", 6) == 0);
+    } else if (nl == 17 && strncasecmp(ptr, "transfer-encoding", 17) == 0) {
+        /* chunked is always the last coding (RFC 9112 section 6.1) */
+        x->chunked = vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0;
     }
     return n;
 }
@@ -501,7 +631,11 @@ static void hop_reset(xfer *x)
     x->status_line = NULL;
     psc_free(x->content_type);
     x->content_type = NULL;
-    x->content_encoding = false;
+    x->content_encoding = x->gzip = x->chunked = false;
+    x->crc = 0;
+    x->raw_len = 0;
+    x->ck_state = CK_SIZE;
+    x->ck_left = 0;
     x->errbuf[0] = '\0';
 }
 
@@ -624,6 +758,12 @@ static int setup_easy(xfer *x)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
+    /* The raw body for the gzip trailer check; the debug callback only
+     * runs in verbose mode, and prints nothing. */
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(e, CURLOPT_DEBUGDATA, (void *)x);
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     if (o->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     if (o->low_speed_limit > 0 && o->low_speed_time_s > 0) {
@@ -784,6 +924,13 @@ static void finish(xfer *x, psc_status st, psc_buf *msg)
     }
     r->gzip_magic_unencoded = r->body_len >= 2 && (unsigned char)r->body[0] == 0x1f &&
                               (unsigned char)r->body[1] == 0x8b && !x->content_encoding;
+
+    if (st == PSC_OK && r->http_status == 200 && x->gzip && gzip_trailer_ok(x, r->bytes_uncompressed) != 0) {
+        /* Never take partial data for a success (F3). */
+        st = PSC_E_NET;
+        psc_buf_printf(msg, "gzip body is truncated or corrupt: its trailer does not match the %llu decoded bytes",
+                       (unsigned long long)r->bytes_uncompressed);
+    }
 
     if (st == PSC_OK && r->http_status != 200) {
         st = PSC_E_HTTP;
