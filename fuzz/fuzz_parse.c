@@ -44,6 +44,8 @@ struct sink {
 static int sink_write(void *ctx, const char *d, size_t n)
 {
     struct sink *s = ctx;
+    if (n == 0)
+        return 0;
     if (s->len + n > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + n)

@@ -393,8 +393,10 @@ static void cross_check(const psc_parse_opts *opts)
     for (size_t i = 0; i < n; i++)
         f[i] = (struct finding){(int)l.items[i].severity, l.items[i].line, l.items[i].column,
                                 rule_static(l.items[i].rule)};
-    qsort(f, n, sizeof *f, cmp_finding);
-    qsort(g_found, g_nfound, sizeof *g_found, cmp_finding);
+    if (n)
+        qsort(f, n, sizeof *f, cmp_finding);
+    if (g_nfound)
+        qsort(g_found, g_nfound, sizeof *g_found, cmp_finding);
     int same = n == g_nfound;
     for (size_t i = 0; same && i < n; i++)
         same = cmp_finding(&f[i], &g_found[i]) == 0;
