@@ -9,6 +9,7 @@
 #include "write.h"
 #include "card.h"
 #include "lint.h"
+#include "diff.h"
 #include "scrape.h"
 #include "promapi.h"
 #endif
