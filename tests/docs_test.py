@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
 """The documentation stays true to the code.
 
-    docs_test.py SOURCE_ROOT
+    docs_test.py SOURCE_ROOT [PROMSCOPE]
 
   - docs/api.md shows tests/api_example.c verbatim in a ```c block (the
     example users copy is the one the suite compiles and runs);
   - docs/errors.md has a heading for every error id of
     lib/include/promscope/codes.h, and no heading for an id that does not
     exist; each such section shows an example in a code block;
-  - every relative link in README.md and docs/*.md points to an existing file.
+  - every relative link in README.md and docs/*.md points to an existing file;
+  - with PROMSCOPE: every example session in docs/errors.md (a code block
+    with `$ ` command lines) is replayed in a temporary folder with that
+    binary as `promscope`: `$ cat FILE` followed by lines creates FILE, other
+    commands run in bash, and each line the block shows after its last
+    command must appear in their output.
 """
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 
 def read(path):
@@ -71,14 +78,71 @@ def check_links(root, problems):
                 problems.append(f"{os.path.relpath(path, root)}: broken link '{target}'")
 
 
+def replay_block(block, promscope):
+    """Run one example session; return a problem string or None."""
+    lines = block.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    with tempfile.TemporaryDirectory() as tmp:
+        bindir = os.path.join(tmp, "bin")
+        os.mkdir(bindir)
+        os.symlink(os.path.abspath(promscope), os.path.join(bindir, "promscope"))
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+        output, expected, i = b"", [], 0
+        while i < len(lines):
+            line = lines[i]
+            m = re.match(r"^\$ cat (\S+)$", line)
+            if m:
+                body = []
+                i += 1
+                while i < len(lines) and not lines[i].startswith("$ "):
+                    body.append(lines[i] + "\n")
+                    i += 1
+                with open(os.path.join(tmp, m.group(1)), "w", encoding="utf-8") as f:
+                    f.write("".join(body))
+                continue
+            if line.startswith("$ "):
+                r = subprocess.run(["bash", "-c", line[2:]], cwd=tmp, env=env,
+                                   capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+                output += r.stdout + r.stderr
+                expected = []
+            else:
+                expected.append(line)
+            i += 1
+        text = output.decode("utf-8", "replace")
+        missing = [e for e in expected if e not in text.split("\n")]
+        if missing:
+            return f"expected {missing[0]!r}, got {text.strip()[:400]!r}"
+    return None
+
+
+def check_error_examples(root, problems, promscope):
+    doc = read(os.path.join(root, "docs", "errors.md"))
+    blocks = re.findall(r"^```\n(.*?)^```$", doc, re.S | re.M)
+    replayed = 0
+    for b in blocks:
+        if not re.search(r"^\$ .*promscope ", b, re.M):
+            continue
+        replayed += 1
+        why = replay_block(b, promscope)
+        if why:
+            first = [l for l in b.split("\n") if "promscope " in l][0]
+            problems.append(f"docs/errors.md example '{first[:120]}': {why}")
+    if replayed < 20:
+        problems.append(f"only {replayed} example sessions found in docs/errors.md")
+
+
 def main(argv):
-    if len(argv) != 1:
+    if len(argv) not in (1, 2):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     root = argv[0]
+    checks = [("api example", check_api), ("error ids", check_errors), ("links", check_links)]
+    if len(argv) == 2:
+        checks.append(("error examples",
+                       lambda r, p: check_error_examples(r, p, argv[1])))
     failed = 0
-    for name, fn in (("api example", check_api), ("error ids", check_errors),
-                     ("links", check_links)):
+    for name, fn in checks:
         problems = []
         try:
             fn(root, problems)
