@@ -14,6 +14,7 @@ int cmd_targets(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_cardinality(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 /* `cardinality --server URL` (cli/cardinality_server.c): argv as cmd_cardinality's. */
 int cli_cardinality_server(int argc, char **argv);
 #endif

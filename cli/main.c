@@ -22,6 +22,8 @@ const struct cli_command cli_commands[] = {
      "validate, then naming, metadata, histogram and cardinality rules for CI"},
     {"cardinality", cmd_cardinality, "promscope cardinality [--top N] [--by-label] [--output table|json] [--format F] INPUT... | --server URL",
      "series per metric family and distinct values per label"},
+    {"diff", cmd_diff, "promscope diff [--output text|json] [--only families|metadata|series|values] [--ignore-label L]... [--ignore-metric REGEX]... [--interval D] [--after D] [--quantiles LIST] [--min-change X] [--format F] [SERVER OPTIONS] OLD NEW",
+     "what changed between two snapshots: families, series, values, rates, resets, percentiles"},
     {"scrape", cmd_scrape, "promscope scrape [--summary] [-o DIR] [--parallel N] [--output table|json] [--format F] [--targets-from SERVER_URL] [SERVER OPTIONS] URL...",
      "fetch targets like Prometheus does; print a body, write files, or a per-target summary"},
     {"query", cmd_query, "promscope query [--server URL] [--time T | --start T --end T --step D] [--output table|json|csv|chart] [SERVER OPTIONS] EXPR",
