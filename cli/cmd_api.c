@@ -125,7 +125,13 @@ static int print_series(const psc_api_response *r, enum api_output out)
         free(ord);
         return 0;
     }
-    const psc_api_labelset **sets = malloc((r->nlabelsets ? r->nlabelsets : 1) * sizeof *sets);
+    if (r->nlabelsets == 0) {
+        free(ord);
+        if (!g_cli.quiet)
+            fputs("promscope: no series matched\n", stderr);
+        return 0;
+    }
+    const psc_api_labelset **sets = malloc(r->nlabelsets * sizeof *sets);
     if (!sets) {
         free(ord);
         return -1;
