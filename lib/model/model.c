@@ -76,6 +76,7 @@ typedef struct builder {
     size_t cap_nh, cap_vh;
     psc_label *sa, *sb;        /* sorting scratch for label set comparison */
     size_t cap_sa, cap_sb;
+    char *pool, *pool_end;     /* string pool block (arena_copy) */
 } builder;
 
 /* ------------------------------------------------------------------ */
@@ -240,10 +241,31 @@ const psc_sample *psc_model_find_series(const psc_model *m, psc_str name, const 
 /* ------------------------------------------------------------------ */
 /* building */
 
+/* A NUL-terminated copy of s in the model's memory. Strings are packed
+ * without alignment padding into blocks taken from the arena (most label
+ * values are a few bytes long); long strings get their own allocation. */
 static psc_str arena_copy(builder *b, psc_str s)
 {
-    char *p = psc_arena_strndup(&b->m->arena, s.ptr ? s.ptr : "", s.len);
-    return p ? (psc_str){p, s.len} : PSC_STR_NULL;
+    enum { POOL_BLOCK = 64 * 1024 };
+    size_t need = s.len + 1;
+    char *p;
+    if (need > POOL_BLOCK / 8) {
+        p = psc_arena_alloc(&b->m->arena, need);
+    } else {
+        if ((size_t)(b->pool_end - b->pool) < need) {
+            b->pool = psc_arena_alloc(&b->m->arena, POOL_BLOCK);
+            b->pool_end = b->pool ? b->pool + POOL_BLOCK : NULL;
+        }
+        p = b->pool;
+        if (p)
+            b->pool += need;
+    }
+    if (!p)
+        return PSC_STR_NULL;
+    if (s.len)
+        memcpy(p, s.ptr, s.len);
+    p[s.len] = '\0';
+    return (psc_str){p, s.len};
 }
 
 struct intern_key {
@@ -536,7 +558,8 @@ static psc_status add_sample(builder *b, const psc_entry *e)
         if (mk.err)
             return PSC_E_NOMEM;
     }
-    if (mid == NONE) {
+    bool new_metric = mid == NONE;
+    if (new_metric) {
         if (b->nbm >= NONE - 1 || psc_grow((void **)&b->bm, &b->cap_bm, b->nbm + 1, sizeof *b->bm))
             return PSC_E_NOMEM;
         psc_label *ls = NULL;
@@ -570,7 +593,8 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     uint64_t sh = psc_hash_mix(nameh, msum + bpair);
     struct bseries_key sk = {b, e->name, mid, bound_name,
                              bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL};
-    uint32_t dup = psc_hidx_find(&m->series_idx, sh, bseries_eq, &sk);
+    /* a series of a metric created just now cannot exist yet */
+    uint32_t dup = new_metric ? NONE : psc_hidx_find(&m->series_idx, sh, bseries_eq, &sk);
     if (dup != NONE && !(b->bs[dup].has_timestamp && e->has_timestamp))
         return PSC_OK;
 
@@ -709,6 +733,12 @@ static psc_status reindex_series(psc_model *m)
 static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from)
 {
     psc_model *m = b->m;
+    /* the build-only indexes are not needed any more: free them before the
+     * final arrays are allocated, to keep the peak down */
+    psc_hidx_release(&b->metric_idx);
+    psc_hidx_release(&b->intern_idx);
+    psc_free(b->interned);
+    b->interned = NULL;
     long removed = drop_error_lines(b, dl, diag_from);
     if (removed < 0)
         return PSC_E_NOMEM;

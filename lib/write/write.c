@@ -487,12 +487,42 @@ static void text_sample(wout *w, const psc_sample *s)
     wo_putc(w, '\n');
 }
 
+/* The Prometheus text format has one sample per series ("Each line must
+ * have a unique combination of a metric name and labels"); OpenMetrics may
+ * have several MetricPoints, with timestamps. */
+static psc_status text_check_points(const psc_model *m, psc_error *err)
+{
+    size_t nf = psc_model_family_count(m);
+    for (size_t i = 0; i < nf; i++) {
+        const psc_family *f = psc_model_family(m, i);
+        for (size_t j = 0; j < f->nmetrics; j++) {
+            const psc_metric *mt = &f->metrics[j];
+            if (mt->nsamples < 2 || !mt->samples[0].has_timestamp)
+                continue;
+            for (size_t k = 0; k < mt->nsamples; k++) {
+                const psc_sample *s = &mt->samples[k];
+                const psc_sample *first = psc_model_find_series(m, s->name, s->labels, s->nlabels, NULL);
+                if (first && first != s) {
+                    char a[128];
+                    return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                                          "'%s' on line %llu is a second point of the series of line %llu, "
+                                          "which the text format cannot express (one sample per series)",
+                                          psc_msg_name(a, s->name), (unsigned long long)s->line,
+                                          (unsigned long long)first->line);
+                }
+            }
+        }
+    }
+    return PSC_OK;
+}
+
 static psc_status write_text(const psc_model *m, wout *w, psc_error *err)
 {
     size_t nf = psc_model_family_count(m);
     psc_status st;
     if (src_om(m)) {
-        if ((st = psc_check_ms_timestamps(m, "the text format", err)) != PSC_OK)
+        if ((st = psc_check_ms_timestamps(m, "the text format", err)) != PSC_OK ||
+            (st = text_check_points(m, err)) != PSC_OK)
             return st;
         clash c;
         clash_init(&c, m, "text", err);
@@ -584,7 +614,197 @@ static psc_status om_check_value(const psc_family *f, const psc_sample *s, psc_e
                           (unsigned long long)s->line, b, why);
 }
 
-static psc_status om_check(const psc_model *m, psc_error *err)
+/*
+ * Folding `x_created` gauges back (Prometheus text to OpenMetrics only).
+ * client_python and client_java write the `_created` samples of a counter,
+ * histogram or summary `x` as a separate gauge family `x_created` in the
+ * text format, and so does our own OpenMetrics-to-text conversion. In
+ * OpenMetrics such a family would clash with `x`; when each of its samples
+ * matches a metric of `x` (same label set, no `_created` of its own), its
+ * samples are written as the `_created` samples of those metrics instead.
+ */
+typedef struct fentry {
+    const psc_metric *mt;
+    const psc_sample *created;
+    uint32_t fam;
+} fentry;
+
+typedef struct omfold {
+    const psc_model *m;
+    bool *companion;    /* per family: folded into its base */
+    uint32_t *base_of;  /* per family: the base of a companion */
+    psc_hidx idx;       /* (family, label set) -> fentry */
+    fentry *e;
+    size_t n, cap;
+    uint32_t *indexed;  /* per family: its metrics are in idx */
+    uint64_t seed;
+    /* lookup key */
+    uint32_t kfam;
+    const psc_label *kl;
+    size_t kn;
+} omfold;
+
+static bool label_sets_equal(const psc_label *a, size_t na, const psc_label *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        size_t j = i < nb && psc_str_eq(a[i].name, b[i].name) ? i : 0;
+        while (j < nb && !psc_str_eq(a[i].name, b[j].name))
+            j++;
+        if (j == nb || !psc_str_eq(a[i].value, b[j].value))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t fold_hash(const omfold *o, uint32_t fam, const psc_label *l, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += psc_hash_mix(psc_hash_bytes(l[i].name.ptr, l[i].name.len, o->seed),
+                            psc_hash_bytes(l[i].value.ptr, l[i].value.len, o->seed));
+    return psc_hash_mix(sum, (uint64_t)fam + 1);
+}
+
+static bool fold_eq(void *ctx, uint32_t id)
+{
+    omfold *o = ctx;
+    const fentry *e = &o->e[id];
+    return e->fam == o->kfam && label_sets_equal(e->mt->labels, e->mt->nlabels, o->kl, o->kn);
+}
+
+static fentry *fold_find(omfold *o, uint32_t fam, const psc_label *l, size_t n)
+{
+    o->kfam = fam;
+    o->kl = l;
+    o->kn = n;
+    uint32_t id = psc_hidx_find(&o->idx, fold_hash(o, fam, l, n), fold_eq, o);
+    return id == UINT32_MAX ? NULL : &o->e[id];
+}
+
+static psc_status fold_index(omfold *o, uint32_t fam)
+{
+    if (o->indexed[fam])
+        return PSC_OK;
+    o->indexed[fam] = 1;
+    const psc_family *f = psc_model_family(o->m, fam);
+    for (size_t j = 0; j < f->nmetrics; j++) {
+        const psc_metric *mt = &f->metrics[j];
+        if (o->n >= UINT32_MAX - 1 || psc_grow((void **)&o->e, &o->cap, o->n + 1, sizeof *o->e) ||
+            psc_hidx_insert(&o->idx, fold_hash(o, fam, mt->labels, mt->nlabels), (uint32_t)o->n))
+            return PSC_E_NOMEM;
+        const psc_sample *own = NULL;
+        for (size_t q = 0; q < mt->nsamples && !own; q++)
+            if (mt->samples[q].kind == PSC_SAMPLE_CREATED)
+                own = &mt->samples[q];
+        o->e[o->n++] = (fentry){mt, own, fam};
+    }
+    return PSC_OK;
+}
+
+/* The base family of a `<b>_created` gauge or untyped family, or UINT32_MAX. */
+static uint32_t fold_base(const psc_model *m, size_t i)
+{
+    const psc_family *f = psc_model_family(m, i);
+    if ((f->type != PSC_TYPE_GAUGE && f->type != PSC_TYPE_UNTYPED) || !has_suffix(f->name, "_created"))
+        return UINT32_MAX;
+    psc_str b = {f->name.ptr, f->name.len - 8};
+    const psc_family *base = psc_model_find_family(m, b);
+    if (!base || (base->type != PSC_TYPE_HISTOGRAM && base->type != PSC_TYPE_SUMMARY &&
+                  base->type != PSC_TYPE_COUNTER)) {
+        /* a counter is usually named <b>_total */
+        char tmp[1024];
+        if (b.len + 6 > sizeof tmp)
+            return UINT32_MAX;
+        memcpy(tmp, b.ptr, b.len);
+        memcpy(tmp + b.len, "_total", 6);
+        base = psc_model_find_family(m, (psc_str){tmp, b.len + 6});
+        if (!base || base->type != PSC_TYPE_COUNTER)
+            return UINT32_MAX;
+    }
+    return (uint32_t)(base - psc_model_family(m, 0));
+}
+
+static psc_status fold_prepare(omfold *o, const psc_model *m)
+{
+    memset(o, 0, sizeof *o);
+    o->m = m;
+    o->seed = psc_hash_seed();
+    psc_hidx_init(&o->idx);
+    size_t nf = psc_model_family_count(m);
+    o->companion = psc_calloc(nf ? nf : 1, sizeof *o->companion);
+    o->base_of = psc_calloc(nf ? nf : 1, sizeof *o->base_of);
+    o->indexed = psc_calloc(nf ? nf : 1, sizeof *o->indexed);
+    if (!o->companion || !o->base_of || !o->indexed)
+        return PSC_E_NOMEM;
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t b = fold_base(m, i);
+        if (b == UINT32_MAX)
+            continue;
+        psc_status st = fold_index(o, b);
+        if (st != PSC_OK)
+            return st;
+        const psc_family *f = psc_model_family(m, i);
+        /* every sample must find its own metric of the base, one without a
+         * _created sample; then (second pass) they are claimed */
+        bool ok = f->nmetrics > 0;
+        for (size_t j = 0; ok && j < f->nmetrics; j++) {
+            const psc_metric *mt = &f->metrics[j];
+            const fentry *e = fold_find(o, b, mt->labels, mt->nlabels);
+            ok = mt->nsamples == 1 && !mt->samples[0].exemplar && e && !e->created;
+        }
+        for (size_t j = 0; ok && j < f->nmetrics; j++)
+            fold_find(o, b, f->metrics[j].labels, f->metrics[j].nlabels)->created = &f->metrics[j].samples[0];
+        o->companion[i] = ok;
+        o->base_of[i] = b;
+    }
+    return PSC_OK;
+}
+
+static void fold_release(omfold *o)
+{
+    psc_free(o->companion);
+    psc_free(o->base_of);
+    psc_free(o->indexed);
+    psc_free(o->e);
+    psc_hidx_release(&o->idx);
+}
+
+/* OpenMetrics-1.0.md "Histogram": _count and _sum both or neither, and no
+ * _sum when a bucket threshold is negative. The Prometheus text format has
+ * neither rule. One metric of a text model is one MetricPoint. */
+static psc_status om_check_histogram(const psc_family *f, const psc_metric *mt, psc_error *err)
+{
+    const psc_sample *count = NULL, *sum = NULL, *neg = NULL;
+    for (size_t q = 0; q < mt->nsamples; q++) {
+        const psc_sample *s = &mt->samples[q];
+        if (s->kind == PSC_SAMPLE_COUNT)
+            count = s;
+        else if (s->kind == PSC_SAMPLE_SUM)
+            sum = s;
+        else if (s->kind == PSC_SAMPLE_BUCKET && s->bound < 0 && !neg)
+            neg = s;
+    }
+    char a[128];
+    if ((count == NULL) != (sum == NULL)) {
+        const psc_sample *s = count ? count : sum;
+        return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                              "histogram '%s' has %s on line %llu but no %s, which openmetrics cannot "
+                              "express: it needs both or neither",
+                              psc_msg_name(a, f->name), count ? "_count" : "_sum",
+                              (unsigned long long)s->line, count ? "_sum" : "_count");
+    }
+    if (sum && neg)
+        return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, sum->line,
+                              "histogram '%s' has a bucket with a negative threshold (line %llu) and a "
+                              "_sum (line %llu), which openmetrics forbids",
+                              psc_msg_name(a, f->name), (unsigned long long)neg->line,
+                              (unsigned long long)sum->line);
+    return PSC_OK;
+}
+
+static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *err)
 {
     static const char *const sufs[][5] = {
         [PSC_TYPE_COUNTER] = {"_total", "_created", NULL},
@@ -603,6 +823,8 @@ static psc_status om_check(const psc_model *m, psc_error *err)
     clash_init(&c, m, "openmetrics", err);
     char a[128], b[128];
     for (size_t i = 0; i < nf && st == PSC_OK; i++) {
+        if (fold->companion[i])
+            continue;
         const psc_family *f = psc_model_family(m, i);
         psc_str base = om_base(m, f);
         if (!legacy_metric_name(base)) {
@@ -633,19 +855,41 @@ static psc_status om_check(const psc_model *m, psc_error *err)
                 if (st == PSC_OK)
                     st = om_check_value(f, s, err);
             }
+            if (st == PSC_OK && f->type == PSC_TYPE_HISTOGRAM)
+                st = om_check_histogram(f, mt, err);
         }
     }
     clash_release(&c);
     return st;
 }
 
-static void om_sample(wout *w, const psc_model *m, const psc_family *f, const psc_sample *s)
+/* Is the exact seconds text of `ms` read back as the same whole number of
+ * milliseconds? Not for |ms| beyond 2^53, where the double of the seconds
+ * cannot tell neighbouring milliseconds apart: such timestamps are written
+ * as the shortest text of the double, so that converting again gives the
+ * same bytes. */
+static bool ms_seconds_round_trip(int64_t ms)
+{
+    if (ms > ((int64_t)1 << 53) || ms < -((int64_t)1 << 53))
+        return false;
+    double d = (double)ms / 1000.0;
+    double back = d * 1000.0;
+    return back >= -9.2e18 && back <= 9.2e18 && llround(back) == ms;
+}
+
+/* One sample line of family f; `kind` is the role it is written in (a
+ * folded `_created` gauge sample is written as the _created of f). */
+static void om_sample(wout *w, const psc_model *m, const psc_family *f, const psc_sample *s,
+                      psc_sample_kind kind)
 {
     char b[PSC_NUM_MAX];
     if (!src_om(m) && f->type == PSC_TYPE_COUNTER) {
         psc_str base = om_base(m, f);
         wo_put(w, base.ptr, base.len);
-        wo_puts(w, s->kind == PSC_SAMPLE_CREATED ? "_created" : "_total");
+        wo_puts(w, kind == PSC_SAMPLE_CREATED ? "_created" : "_total");
+    } else if (kind == PSC_SAMPLE_CREATED && s->kind != PSC_SAMPLE_CREATED) {
+        wo_put(w, f->name.ptr, f->name.len); /* folded from a gauge <f>_created */
+        wo_puts(w, "_created");
     } else {
         wo_put(w, s->name.ptr, s->name.len);
     }
@@ -663,7 +907,7 @@ static void om_sample(wout *w, const psc_model *m, const psc_family *f, const ps
     wo_put(w, b, n);
     if (s->has_timestamp) {
         wo_putc(w, ' ');
-        if (s->timestamp_ms_exact)
+        if (s->timestamp_ms_exact && ms_seconds_round_trip(s->timestamp_ms))
             n = psc_format_ms_as_seconds(s->timestamp_ms, b);
         else
             n = psc_format_double_plain(s->timestamp, b);
@@ -689,13 +933,12 @@ static void om_sample(wout *w, const psc_model *m, const psc_family *f, const ps
     wo_putc(w, '\n');
 }
 
-static psc_status write_om(const psc_model *m, wout *w, psc_error *err)
+static psc_status write_om_families(const psc_model *m, wout *w, omfold *fold, psc_error *err)
 {
-    psc_status st;
-    if (!src_om(m) && (st = om_check(m, err)) != PSC_OK)
-        return st;
     size_t nf = psc_model_family_count(m);
     for (size_t i = 0; i < nf; i++) {
+        if (fold && fold->companion[i])
+            continue;
         const psc_family *f = psc_model_family(m, i);
         psc_str base = om_base(m, f);
         /* OpenMetrics-1.0.md "MetricFamily metadata": TYPE, UNIT, HELP */
@@ -704,30 +947,55 @@ static psc_status write_om(const psc_model *m, wout *w, psc_error *err)
         wo_putc(w, ' ');
         wo_puts(w, psc_metric_type_name(om_type(m, f)));
         wo_putc(w, '\n');
-        if (f->has_unit) {
+        /* an empty UNIT or HELP is as if absent (OpenMetrics-1.0.md
+         * "MetricFamily metadata"): not written, so that a second conversion
+         * gives the same bytes */
+        if (f->has_unit && f->unit.len) {
             wo_puts(w, "# UNIT ");
             wo_put(w, base.ptr, base.len);
             wo_putc(w, ' ');
             wo_put(w, f->unit.ptr, f->unit.len);
             wo_putc(w, '\n');
         }
-        if (f->has_help) {
+        if (f->has_help && f->help.len) {
             wo_puts(w, "# HELP ");
             wo_put(w, base.ptr, base.len);
             wo_putc(w, ' ');
             put_escaped(w, f->help, true);
             wo_putc(w, '\n');
         }
+        bool folds = fold && fold->indexed[i];
         for (size_t j = 0; j < f->nmetrics; j++) {
             const psc_metric *mt = &f->metrics[j];
             for (size_t q = 0; q < mt->nsamples; q++)
-                om_sample(w, m, f, &mt->samples[q]);
+                om_sample(w, m, f, &mt->samples[q], mt->samples[q].kind);
+            if (folds) {
+                const fentry *e = fold_find(fold, (uint32_t)i, mt->labels, mt->nlabels);
+                if (e && e->created && e->created->kind != PSC_SAMPLE_CREATED)
+                    om_sample(w, m, f, e->created, PSC_SAMPLE_CREATED);
+            }
         }
         if (w->failed)
             return psc_write_fail(err, PSC_E_IO, PSC_C_IO, 0, "writing the output failed");
     }
     wo_puts(w, "# EOF\n");
     return PSC_OK;
+}
+
+static psc_status write_om(const psc_model *m, wout *w, psc_error *err)
+{
+    if (src_om(m))
+        return write_om_families(m, w, NULL, err);
+    omfold fold;
+    psc_status st = fold_prepare(&fold, m);
+    if (st == PSC_E_NOMEM)
+        st = psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
+    if (st == PSC_OK)
+        st = om_check(m, &fold, err);
+    if (st == PSC_OK)
+        st = write_om_families(m, w, &fold, err);
+    fold_release(&fold);
+    return st;
 }
 
 /* ------------------------------------------------------------------ */
