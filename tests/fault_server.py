@@ -6,7 +6,7 @@ when --tls-cert is given) on stdout once it is ready, then serves until
 stdin is closed or --lifetime seconds pass. Every loop is bounded in count
 and time. Python 3 standard library only.
 
-Paths (all GET):
+Paths (GET unless said otherwise):
   /metrics/text        text 0.0.4 exposition, text/plain; version=0.0.4
   /metrics/om          OpenMetrics 1.0, application/openmetrics-text; version=1.0.0
   /metrics/gzip        the text exposition gzip-compressed with Content-Encoding: gzip
@@ -38,6 +38,8 @@ Paths (all GET):
                        --token-file>", else 401
   /basic               200 only with basic auth user "scraper" and the
                        password of --token-file, else 401
+  /echo                GET: "method=GET"; POST: the method, Content-Type and body
+  /post-redirect/<c>   POST: redirect with status c to /echo
   /log                 the requests seen so far, one per line: "PATH AUTH"
                        where AUTH is "auth" or "-" (for cross-origin checks)
 """
@@ -135,6 +137,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     out[k] = v
         return out
 
+    def do_POST(self):
+        self.record()
+        n = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+        body = self.rfile.read(n) if n else b""
+        path = self.path.split("?", 1)[0]
+        try:
+            if path.startswith("/post-redirect/"):
+                code = int(path.rsplit("/", 1)[1])
+                self.redirect(code, "/echo")
+            elif path == "/echo":
+                self.send_body(200, b"method=POST\nct=%s\nbody=%s\n" % (
+                    (self.headers.get("Content-Type") or "-").encode(), body), "text/x-echo")
+            else:
+                self.send_body(404, b"not found\n", "text/plain")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass
+
     def do_GET(self):
         self.record()
         path = self.path.split("?", 1)[0]
@@ -149,6 +168,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_body(200, OM_BODY, "application/openmetrics-text; version=0.0.1; charset=utf-8")
             elif path == "/metrics/gzip":
                 self.send_body(200, gzip.compress(TEXT_BODY * 50), extra=[("Content-Encoding", "gzip")])
+            elif path == "/echo":
+                self.send_body(200, b"method=GET\n", "text/x-echo")
             elif path == "/accept":
                 body = ("accept=%s\nencoding=%s\n" % (self.headers.get("Accept"),
                                                        self.headers.get("Accept-Encoding"))).encode()

@@ -2,7 +2,7 @@
 """promscope against a hostile server of our own (BAD-INPUTS.md section F,
 H5, H6; docs/scrape.md).
 
-    scrape_faults.py PROMSCOPE
+    scrape_faults.py PROMSCOPE [SCRAPE_FETCH]
 
 Starts two tests/fault_server.py instances on 127.0.0.1 (two origins, the
 first also with TLS when the openssl CLI is installed) and checks exit
@@ -85,6 +85,7 @@ def max_rss_kib(promscope, args, env, timeout=120):
 
 def main():
     promscope = os.path.abspath(sys.argv[1])
+    fetch_tool = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
     c = Checker(promscope)
     tmp = tempfile.mkdtemp(prefix="promscope-faults-")
     a = b = None
@@ -291,6 +292,23 @@ def main():
                  err_has=["no Content-Type"])
         c.expect("convert a URL", ["convert", "--to", "openmetrics", A + "/metrics/text"], 0,
                  out_has=["# EOF"])
+
+        # ---- POST through the library (tests/scrape_fetch.c) -------------------
+        if fetch_tool:
+            def fetch(*args):
+                r = subprocess.run([fetch_tool] + list(args), capture_output=True, timeout=60, env=clean_env())
+                return r.returncode, r.stdout.decode(errors="replace")
+            code, out = fetch(A + "/echo", "query=up&time=1")
+            c.check("POST form body", code == 0 and "method=POST\nct=application/x-www-form-urlencoded\n"
+                    "body=query=up&time=1\n" in out, out)
+            code, out = fetch(A + "/echo", '{"a":1}', "application/json")
+            c.check("POST with a content type", code == 0 and "ct=application/json\nbody={\"a\":1}\n" in out, out)
+            for status, method in ((301, "GET"), (302, "GET"), (303, "GET"), (307, "POST"), (308, "POST")):
+                code, out = fetch(A + "/post-redirect/%d" % status, "query=up")
+                ok = code == 0 and "redirects=1" in out and ("method=%s\n" % method) in out
+                if method == "POST":
+                    ok = ok and "body=query=up\n" in out
+                c.check("POST redirected with %d becomes %s" % (status, method), ok, out)
 
         # ---- many targets -----------------------------------------------------
         urls = [A + "/metrics/text?i=%d" % i for i in range(200)]
