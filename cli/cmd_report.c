@@ -16,12 +16,10 @@
 #include "commands.h"
 
 static const char report_help[] =
-    "reports:\n"
     "  percentiles METRIC    p50/p90/p99 per group from a histogram (classic buckets,\n"
     "                        or native histograms when METRIC is one), and the\n"
     "                        observation rate per second\n"
     "  rates SELECTOR        per-second rate per group, top N, share of the total\n"
-    "options:\n"
     "  --by L,...            group by these labels (default: one group; rates: per series)\n"
     "  --window D            rate window (default 5m)\n"
     "  --quantiles Q,...     percentiles: quantiles to compute (default 0.5,0.9,0.99)\n"
