@@ -451,6 +451,13 @@ static int print_family_text(FILE *f, const struct diff_run *r, const psc_diff_f
     return 0;
 }
 
+/* Mean observation: rate(x_sum) / rate(x_count), or per bucket observation
+ * when the histogram has no _count. */
+static double mean_of(const psc_diff_percentiles *p)
+{
+    return p->sum / (p->has_count && p->count > 0 ? p->count : p->observations);
+}
+
 static void quantile_title(double q, char buf[40])
 {
     char v[32];
@@ -505,7 +512,7 @@ static int print_percentiles_text(FILE *f, const struct diff_run *r)
             widen(&w[2], strlen(buf) + 2);
         }
         if (p->has_sum) {
-            fmt_rate(p->sum / p->observations, buf);
+            fmt_rate(mean_of(p), buf);
             widen(&w[3], strlen(buf));
         }
         for (size_t q = 0; q < nq; q++) {
@@ -546,7 +553,7 @@ static int print_percentiles_text(FILE *f, const struct diff_run *r)
         }
         fprintf(f, "  %*s", (int)w[2], buf);
         if (p->has_sum)
-            fmt_rate(p->sum / p->observations, buf);
+            fmt_rate(mean_of(p), buf);
         else
             strcpy(buf, "-");
         fprintf(f, "  %*s", (int)w[3], buf);
@@ -846,7 +853,7 @@ static void print_json(FILE *f, const struct diff_run *r)
             }
             if (p->has_sum) {
                 fputs(", \"mean\": ", f);
-                json_number(f, p->sum / p->observations);
+                json_number(f, mean_of(p));
             }
             fputs(", \"quantiles\": {", f);
             for (size_t q = 0; q < p->nvalues; q++) {

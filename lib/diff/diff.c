@@ -636,14 +636,15 @@ static int percentiles(ctx *c, size_t fam, const mref *orf, const mref *nrf, boo
 {
     const psc_metric *mo = orf->m, *mn = nrf->m;
     size_t nb = 0;
-    bool reset = metric_reset, has_sum = false, has_iv = false, iv_ts = false;
-    double sum = 0, iv = 0;
+    bool reset = metric_reset, has_sum = false, has_count = false, has_iv = false, iv_ts = false;
+    double sum = 0, count = 0, iv = 0;
     const psc_sample *inf_o = NULL, *inf_n = NULL;
     if (grow_buckets(c, mn->nsamples))
         return -1;
     for (size_t j = 0; j < mn->nsamples; j++) {
         const psc_sample *sn = &mn->samples[j];
-        if (sn->kind != PSC_SAMPLE_BUCKET && sn->kind != PSC_SAMPLE_SUM)
+        if (sn->kind != PSC_SAMPLE_BUCKET && sn->kind != PSC_SAMPLE_SUM &&
+            sn->kind != PSC_SAMPLE_COUNT)
             continue;
         const psc_sample *so = NULL;
         for (size_t i = 0; i < mo->nsamples && !so; i++)
@@ -655,6 +656,11 @@ static int percentiles(ctx *c, size_t fam, const mref *orf, const mref *nrf, boo
         if (sn->kind == PSC_SAMPLE_SUM) {
             has_sum = true;
             sum = increase(so->value, sn->value, metric_reset);
+            continue;
+        }
+        if (sn->kind == PSC_SAMPLE_COUNT) {
+            has_count = true;
+            count = increase(so->value, sn->value, metric_reset);
             continue;
         }
         if (!has_bound(sn))
@@ -699,6 +705,8 @@ static int percentiles(ctx *c, size_t fam, const mref *orf, const mref *nrf, boo
     p->observations = observations;
     p->has_sum = has_sum;
     p->sum = sum;
+    p->has_count = has_count;
+    p->count = count;
     p->reset = reset;
     p->has_rate = has_iv;
     p->interval = has_iv ? iv : 0;

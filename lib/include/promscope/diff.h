@@ -168,6 +168,10 @@ typedef struct psc_diff_percentiles {
     double observations;             /**< increase of the +Inf bucket */
     bool has_sum;
     double sum;                      /**< increase of `_sum` (0 when no `_sum`) */
+    bool has_count;
+    double count;                    /**< increase of `_count` (0 when no `_count`); the
+                                          mean observation is sum / count, as
+                                          rate(x_sum) / rate(x_count) */
     bool reset;                      /**< a bucket, `_count` or `_created` showed a reset */
     bool has_rate;
     double rate;                     /**< observations per second */
