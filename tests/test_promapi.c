@@ -203,6 +203,12 @@ static void test_http_status(void **state)
     assert_int_equal(psc_api_decode(PSC_API_QUERY, api, strlen(api), 503, &r, &err), PSC_E_API);
     assert_string_equal(err.message, "timeout: query timed out (HTTP 503)");
     psc_api_response_release(&r);
+    psc_error_clear(&err);
+    const char *other = "{\"message\":\"no route\"}";
+    assert_int_equal(psc_api_decode(PSC_API_QUERY, other, strlen(other), 404, &r, &err), PSC_E_HTTP);
+    assert_non_null(strstr(err.message, "HTTP 404"));
+    assert_non_null(strstr(err.message, "no route"));
+    psc_api_response_release(&r);
 }
 
 static void test_endpoints(void **state)

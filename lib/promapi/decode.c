@@ -1026,6 +1026,17 @@ psc_status psc_api_decode(psc_api_endpoint endpoint, const char *body, size_t le
         return d.status;
     }
 
+    if (!is_2xx(http_status)) {
+        /* Only an API error envelope explains a failed status; anything
+         * else (a proxy's JSON, a gateway's message) is reported as the
+         * HTTP failure it is. */
+        const json_t *sj = json_object_get(root, "status");
+        if (!json_is_string(sj) || strcmp(json_string_value(sj), "error") != 0) {
+            json_decref(root);
+            return not_json(body, len, http_status, &je, err);
+        }
+    }
+
     decode_notes(&d, root, "warnings", &out->warnings, &out->nwarnings);
     decode_notes(&d, root, "infos", &out->infos, &out->ninfos);
 
@@ -1065,10 +1076,6 @@ psc_status psc_api_decode(psc_api_endpoint endpoint, const char *body, size_t le
                 default: fail(&d, PSC_E_ARG, "unknown endpoint"); break;
                 }
                 path_pop(&d);
-            }
-            if (!failed(&d) && !is_2xx(http_status)) {
-                d.status = PSC_E_HTTP;
-                psc_api_set_error(err, PSC_E_HTTP, "HTTP %d although the answer says success", http_status);
             }
         } else {
             char esc[64];
