@@ -102,7 +102,9 @@ int cmd_validate(int argc, char **argv)
                 status = EXIT_RUNTIME;
                 continue;
             }
-            if (o.format == PSC_FORMAT_AUTO)
+            /* DESIGN.md section 2: the Content-Type decides for scrapes;
+             * --format is only the fallback when it is missing or unknown */
+            if (in.format != PSC_FORMAT_AUTO)
                 o.format = in.format;
             st = psc_validate_buffer(in.data, in.len, &o, &diags);
             source = in.source;

@@ -14,7 +14,7 @@ struct cli_global g_cli;
 
 const struct cli_command cli_commands[] = {
     {"help", cmd_help, "promscope help [COMMAND]", "show the commands, or the synopsis of one"},
-    {"validate", cmd_validate, "promscope validate [--format auto|text|openmetrics] [--output text|json|github] [--strict] [LIMITS] INPUT...",
+    {"validate", cmd_validate, "promscope validate [--format auto|text|openmetrics] [--output text|json|github] [--strict] [--targets-from SERVER_URL] [LIMITS] [SERVER OPTIONS] INPUT...",
      "strict format check of expositions; every error reported with line and column"},
     {"convert", cmd_convert, "promscope convert --to text|openmetrics|json [--format auto|text|openmetrics] INPUT",
      "re-serialize an exposition to stdout"},

@@ -760,6 +760,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
                     "duplicate series %s: first at line %llu", s, (unsigned long long)m->kind_line[kind]);
     }
+    uint64_t prev_line = (m->kinds >> kind) & 1u ? m->kind_line[kind] : 0;
     m->kinds |= 1u << kind;
     m->kind_line[kind] = L;
 
@@ -868,7 +869,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, le_col,
                         "quantile=\"%s\" of summary '%s' repeats the quantile of line %llu",
                         nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen),
-                        (unsigned long long)m->kind_line[kind]);
+                        (unsigned long long)prev_line);
         } else if (m->any_q && q < m->last_q) {
             st = addf(v, PSC_C_SUMMARY_QUANTILE_ORDER, fname, flen, L, le_col,
                       "quantile=\"%s\" of summary '%s' is not above the previous quantile: quantiles "

@@ -3,8 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static long fail_countdown; /* 0 = never fail */
-static long alloc_count;
+/* Per thread, so that library calls running in several threads never race
+ * on them; the out-of-memory tests drive one thread. */
+static _Thread_local long fail_countdown; /* 0 = never fail */
+static _Thread_local long alloc_count;
 
 void psc_alloc_fail_after(long n)
 {

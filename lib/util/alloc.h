@@ -16,8 +16,8 @@ void psc_free(void *p);
  * and *cap are unchanged). */
 int psc_grow(void **p, size_t *cap, size_t need, size_t elem);
 
-/* Test hook: fail the n-th allocation from now (1-based) and every later one
- * while fail_all is set; 0 disables. Not thread-safe; tests only. */
+/* Test hook: fail the n-th allocation from now (1-based) and every later one;
+ * 0 disables. Applies to the calling thread only; tests only. */
 void psc_alloc_fail_after(long n);
 long psc_alloc_count(void);
 #endif

@@ -1,5 +1,6 @@
 #include "util/hash.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -8,21 +9,23 @@
 #include "util/alloc.h"
 
 static uint64_t seed_value;
-static int seed_ready;
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
 
+static void seed_init(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&s;
+    }
+    seed_value = s | 1;
+}
+
+/* Thread-safe: the seed is chosen once per process. */
 uint64_t psc_hash_seed(void)
 {
-    if (!seed_ready) {
-        uint64_t s = 0;
-        if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^
-                (uint64_t)(uintptr_t)&s;
-        }
-        seed_value = s | 1;
-        seed_ready = 1;
-    }
+    pthread_once(&seed_once, seed_init);
     return seed_value;
 }
 
