@@ -306,30 +306,85 @@ typedef struct psc_api_select {
     uint64_t limit;              /**< `limit=`; 0 = not sent */
 } psc_api_select;
 
-/** /api/v1/series: label sets matching at least one selector (at least one
- *  needed, else PSC_E_ARG). Result in out->labelsets. Errors as psc_api_query(). */
+/**
+ * Series matching selectors: /api/v1/series (api.md "Finding series by
+ * label matchers"). GET, or a form-encoded POST when the parameters exceed
+ * PSC_API_GET_MAX bytes.
+ * @param c    client; not NULL.
+ * @param sel  at least one matcher (else PSC_E_ARG); start/end/limit
+ *             optional; borrowed for the call.
+ * @param out  zeroed and filled: out->labelsets (labels sorted by name),
+ *             owned by @p out until psc_api_response_release(); release it
+ *             also on failure.
+ * @param err  optional; err->source is the redacted server URL.
+ * @return as psc_api_query(). Blocks for at most the client's timeout;
+ *         a client is used by one thread at a time.
+ */
 PSC_API psc_status psc_api_series_get(psc_api_client *c, const psc_api_select *sel, psc_api_response *out,
-                                  psc_error *err);
-/** /api/v1/labels: label names. @p sel may be NULL. Result in out->strings. */
+                                      psc_error *err);
+
+/**
+ * Label names: /api/v1/labels (api.md "Getting label names").
+ * @param sel  NULL = no selection; else `match[]`, start, end, limit.
+ * @param out  out->strings in the server's order (Prometheus sorts them).
+ * Other parameters, returns and threading as psc_api_series_get().
+ */
 PSC_API psc_status psc_api_labels_get(psc_api_client *c, const psc_api_select *sel, psc_api_response *out,
-                                  psc_error *err);
-/** /api/v1/label/NAME/values: values of label @p name (NUL-terminated;
- *  path-encoded). @p sel may be NULL. Result in out->strings. */
+                                      psc_error *err);
+
+/**
+ * Values of one label: /api/v1/label/NAME/values (api.md "Querying label
+ * values"). Always a GET.
+ * @param name  label name, NUL-terminated, not empty (else PSC_E_ARG);
+ *              percent-encoded into the path.
+ * @param sel   NULL = no selection; else `match[]`, start, end, limit.
+ * @param out   out->strings; values may contain NUL bytes (use the lengths).
+ * Other parameters, returns and threading as psc_api_series_get().
+ */
 PSC_API psc_status psc_api_label_values_get(psc_api_client *c, const char *name, const psc_api_select *sel,
-                                        psc_api_response *out, psc_error *err);
-/** /api/v1/metadata: per-metric metadata; @p metric NULL = all; @p limit
- *  0 = none. Result in out->metadata. */
+                                            psc_api_response *out, psc_error *err);
+
+/**
+ * Metric metadata the server collected from its targets: /api/v1/metadata
+ * (api.md "Querying metric metadata").
+ * @param metric  NULL = all metrics; else only this one (`metric=`).
+ * @param limit   `limit=` (metrics); 0 = not sent.
+ * @param out     out->metadata, sorted by metric name (one entry per
+ *                distinct TYPE/HELP/UNIT of a metric).
+ * Other parameters, returns and threading as psc_api_series_get().
+ */
 PSC_API psc_status psc_api_metadata_get(psc_api_client *c, const char *metric, uint64_t limit,
                                         psc_api_response *out, psc_error *err);
-/** /api/v1/targets?state=active. Result in out->targets. */
+
+/**
+ * Active scrape targets: /api/v1/targets?state=active (api.md "Targets").
+ * @param out  out->targets in response order; out->ndropped the number of
+ *             dropped targets when the server lists them.
+ * Other parameters, returns and threading as psc_api_series_get().
+ */
 PSC_API psc_status psc_api_targets_get(psc_api_client *c, psc_api_response *out, psc_error *err);
-/** /api/v1/status/tsdb; @p limit entries per list, sent as `limit=` and
- *  as VictoriaMetrics' `topN=`; 0 = server default (10). Result in the
- *  TSDB members of @p out (VictoriaMetrics: `totalSeries` of the current
- *  day as head_series). */
+
+/**
+ * Cardinality statistics of the head block: /api/v1/status/tsdb (api.md
+ * "TSDB Stats").
+ * @param limit  entries per list, sent as `limit=` and as VictoriaMetrics'
+ *               `topN=` (each server ignores the other); 0 = server
+ *               default (10).
+ * @param out    the TSDB members (VictoriaMetrics: `totalSeries` of the
+ *               current day as head_series; lists it does not send are
+ *               empty).
+ * Other parameters, returns and threading as psc_api_series_get().
+ */
 PSC_API psc_status psc_api_tsdb_status_get(psc_api_client *c, uint64_t limit, psc_api_response *out,
-                                       psc_error *err);
-/** /api/v1/status/buildinfo. Result in out->version etc. */
+                                           psc_error *err);
+
+/**
+ * Build information: /api/v1/status/buildinfo (api.md "Build
+ * information").
+ * @param out  out->version, revision, branch, go_version (empty when the
+ *             server leaves them out).
+ * Other parameters, returns and threading as psc_api_series_get().
+ */
 PSC_API psc_status psc_api_buildinfo_get(psc_api_client *c, psc_api_response *out, psc_error *err);
 
 /* ------------------------------------------------------------------ */
