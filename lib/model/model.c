@@ -42,16 +42,6 @@ struct psc_model {
     psc_hidx series_idx;   /* (sample name, label set) -> sample index */
 };
 
-/* A metric while building. */
-typedef struct bmetric {
-    uint64_t hash;
-    uint32_t family;
-    uint32_t nsamples;
-    const psc_label *labels;
-    size_t nlabels;
-    uint64_t line;
-} bmetric;
-
 typedef struct builder {
     psc_model *m;
     psc_format fmt;
@@ -59,8 +49,12 @@ typedef struct builder {
     uint32_t cur;              /* current family, NONE before the first */
     uint32_t *fam_last;        /* last metric used per family (parallel to families) */
     size_t cap_fam_last;
-    bmetric *bm;
-    size_t nbm, cap_bm;
+    /* metrics in order of creation: the psc_metric (samples set at the end)
+     * and, in parallel, its family and identity hash */
+    psc_metric *bm;
+    uint32_t *bm_family;
+    uint64_t *bm_hash;
+    size_t nbm, cap_bm, cap_bm_family, cap_bm_hash;
     psc_sample *bs;            /* samples in input order */
     size_t nbs, cap_bs;
     uint32_t *bs_metric;       /* metric of each sample */
@@ -433,8 +427,8 @@ struct metric_key {
 static bool metric_eq(void *ctx, uint32_t id)
 {
     struct metric_key *k = ctx;
-    const bmetric *bm = &k->b->bm[id];
-    if (bm->family != k->family || bm->hash != k->hash)
+    const psc_metric *bm = &k->b->bm[id];
+    if (k->b->bm_family[id] != k->family || k->b->bm_hash[id] != k->hash)
         return false;
     int r = labels_equal(bm->labels, bm->nlabels, k->labels, k->nlabels, k->b);
     if (r < 0)
@@ -560,7 +554,9 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     }
     bool new_metric = mid == NONE;
     if (new_metric) {
-        if (b->nbm >= NONE - 1 || psc_grow((void **)&b->bm, &b->cap_bm, b->nbm + 1, sizeof *b->bm))
+        if (b->nbm >= NONE - 1 || psc_grow((void **)&b->bm, &b->cap_bm, b->nbm + 1, sizeof *b->bm) ||
+            psc_grow((void **)&b->bm_family, &b->cap_bm_family, b->nbm + 1, sizeof *b->bm_family) ||
+            psc_grow((void **)&b->bm_hash, &b->cap_bm_hash, b->nbm + 1, sizeof *b->bm_hash))
             return PSC_E_NOMEM;
         psc_label *ls = NULL;
         if (nml) {
@@ -580,12 +576,14 @@ static psc_status add_sample(builder *b, const psc_entry *e)
         mid = (uint32_t)b->nbm;
         if (psc_hidx_insert(&b->metric_idx, mh, mid))
             return PSC_E_NOMEM;
-        b->bm[mid] = (bmetric){mh, fid, 0, ls, nml, e->line};
+        b->bm[mid] = (psc_metric){ls, nml, NULL, 0, e->line};
+        b->bm_family[mid] = fid;
+        b->bm_hash[mid] = mh;
         b->nbm++;
         m->families[fid].nmetrics++;
     }
     b->fam_last[fid] = mid;
-    bmetric *bm = &b->bm[mid];
+    psc_metric *bm = &b->bm[mid];
 
     /* duplicate series: the first is kept (BAD-INPUTS D8); repeated points
      * of one series that all carry timestamps are all kept */
@@ -657,6 +655,16 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     return PSC_OK;
 }
 
+/* Give back the unused tail of a grown array (it may be up to half of it);
+ * when that fails the array stays as it is. */
+static void *shrink(void *p, size_t n, size_t elem)
+{
+    if (!p || n == 0)
+        return p;
+    void *q = psc_realloc(p, n * elem);
+    return q ? q : p;
+}
+
 static int u64_cmp(const void *x, const void *y)
 {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -694,8 +702,8 @@ static long drop_error_lines(builder *b, const psc_diag_list *dl, size_t from)
                 hi = mid;
         }
         if (lo < n && lines[lo] == line) {
-            bmetric *bm = &b->bm[b->bs_metric[j]];
-            psc_family *f = &b->m->families[bm->family];
+            psc_metric *bm = &b->bm[b->bs_metric[j]];
+            psc_family *f = &b->m->families[b->bm_family[b->bs_metric[j]]];
             f->nseries--;
             if (--bm->nsamples == 0)
                 f->nmetrics--;
@@ -764,16 +772,22 @@ static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from
             mpos[i] = NONE;
             continue;
         }
-        mpos[i] = next[b->bm[i].family]++;
+        mpos[i] = next[b->bm_family[i]]++;
         ident &= mpos[i] == i;
     }
-    m->metrics = psc_malloc((nm_final ? nm_final : 1) * sizeof *m->metrics);
-    if (!m->metrics)
-        goto out;
-    for (size_t i = 0; i < nm; i++) {
-        const bmetric *bm = &b->bm[i];
-        if (mpos[i] != NONE)
-            m->metrics[mpos[i]] = (psc_metric){bm->labels, bm->nlabels, NULL, bm->nsamples, bm->line};
+    if (ident) {
+        /* already in family order: the build array is the final one */
+        m->metrics = shrink(b->bm, nm, sizeof *b->bm);
+        b->bm = NULL;
+    } else {
+        m->metrics = psc_malloc((nm_final ? nm_final : 1) * sizeof *m->metrics);
+        if (!m->metrics)
+            goto out;
+        for (size_t i = 0; i < nm; i++)
+            if (mpos[i] != NONE)
+                m->metrics[mpos[i]] = b->bm[i];
+        psc_free(b->bm);
+        b->bm = NULL;
     }
     /* sample positions: metrics in their new order */
     acc = 0;
@@ -791,7 +805,7 @@ static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from
         ident &= spos[j] == j;
     }
     if (ident) {
-        m->samples = b->bs;
+        m->samples = shrink(b->bs, ns, sizeof *b->bs);
         b->bs = NULL;
     } else {
         m->samples = psc_malloc((ns_final ? ns_final : 1) * sizeof *m->samples);
@@ -815,14 +829,14 @@ static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from
         goto out;
     acc = 0;
     for (size_t i = 0; i < nm_final; i++) {
-        m->metrics[i].samples = m->samples + acc;
+        m->metrics[i].samples = m->metrics[i].nsamples ? m->samples + acc : NULL;
         acc += (uint32_t)m->metrics[i].nsamples;
     }
     acc = 0;
     size_t mi = 0;
     for (size_t f = 0; f < nf; f++) {
         psc_family *fam = &m->families[f];
-        fam->metrics = m->metrics + mi;
+        fam->metrics = fam->nmetrics ? m->metrics + mi : NULL;
         mi += fam->nmetrics;
         m->fam_start[f] = acc;
         acc += (uint32_t)fam->nseries;
@@ -839,6 +853,8 @@ static void builder_release(builder *b)
 {
     psc_free(b->fam_last);
     psc_free(b->bm);
+    psc_free(b->bm_family);
+    psc_free(b->bm_hash);
     psc_free(b->bs);
     psc_free(b->bs_metric);
     psc_hidx_release(&b->metric_idx);

@@ -93,7 +93,8 @@ typedef struct psc_model psc_model;
  * Time: one pass, linear in the input (hashed lookups with a per-process
  * seed). Memory: about 112 bytes per sample line plus its label arrays and
  * an index slot; label names, sample names and le/quantile values are
- * stored once (roughly 6-7 times the input for typical short lines).
+ * stored once: about 4 times the input for short single-series lines, a
+ * peak of about 5 times while building (docs/convert.md "The model").
  * Thread-safe for different models.
  */
 PSC_API psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *opts,
