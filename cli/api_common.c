@@ -488,6 +488,27 @@ void api_table_release(struct api_table *t)
 
 void api_csv_field(FILE *f, const char *s, size_t n)
 {
+    if (f == stdout && g_cli.stdout_tty) {
+        /* On a terminal, control characters are escaped (BAD-INPUTS H1);
+         * in a pipe the field is written exactly. */
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if ((c < 0x20 && c != '\n') || c == 0x7f) {
+                fputc('"', f);
+                size_t start = 0;
+                for (size_t k = 0; k < n; k++) {
+                    if (s[k] == '"') {
+                        cli_print_escaped(f, s + start, k + 1 - start);
+                        fputc('"', f);
+                        start = k + 1;
+                    }
+                }
+                cli_print_escaped(f, s + start, n - start);
+                fputc('"', f);
+                return;
+            }
+        }
+    }
     bool quote = n == 0 ? false : (memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n) ||
                                    s[0] == ' ' || s[n - 1] == ' ');
     if (!quote) {

@@ -96,7 +96,8 @@ void api_table_release(struct api_table *t);
 /* Display width of UTF-8 text in terminal columns (one per code point). */
 size_t api_display_width(const char *s, size_t n);
 
-/* CSV field (RFC 4180 quoting when needed). */
+/* CSV field (RFC 4180 quoting when needed); on a terminal, control
+ * characters are escaped. */
 void api_csv_field(FILE *f, const char *s, size_t n);
 
 /* Label names used by the series of a result: the union, sorted, with
