@@ -58,7 +58,9 @@ static int convert_one(const char *arg, psc_out_format to, const psc_parse_opts 
         return EXIT_RUNTIME;
     }
     psc_parse_opts o = *popts;
-    if (o.format == PSC_FORMAT_AUTO)
+    /* DESIGN.md section 2: the Content-Type decides for URLs; --format is
+     * the fallback when it is missing or unknown (and the format of files) */
+    if (in.format != PSC_FORMAT_AUTO)
         o.format = in.format;
     psc_diag_list diags;
     psc_diag_list_init(&diags);
