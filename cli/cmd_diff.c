@@ -62,45 +62,12 @@ struct diff_run {
 /* ------------------------------------------------------------------ */
 /* numbers */
 
-/* Shortest decimal text that reads back as v, like Go's
- * strconv.FormatFloat(v, 'g', -1, 64) but with the exponent form only below
- * 1e-4 and from 1e21 on (as Prometheus prints sample values): "10",
- * "0.25", "1600", "1e-05", "1e+21"; "NaN", "+Inf", "-Inf". */
+/* Shortest decimal text that reads back exactly as v, as every promscope
+ * output prints sample values (psc_format_double: "10", "0.25", "1e-05",
+ * "1.23456789e+09", "NaN", "+Inf"). */
 static void fmt_value(double v, char buf[40])
 {
-    if (isnan(v)) {
-        strcpy(buf, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        strcpy(buf, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    char e[40];
-    int prec = 1;
-    for (; prec < 17; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec - 1, v);
-        if (strtod(e, NULL) == v)
-            break;
-    }
-    snprintf(e, sizeof e, "%.*e", prec - 1, v);
-    int exp = atoi(strchr(e, 'e') + 1);
-    if (exp < -4 || exp >= 21) {
-        /* mantissa without trailing zeros, exponent with sign and 2+ digits */
-        char *m = e, *x = strchr(e, 'e');
-        *x = '\0';
-        size_t ml = strlen(m);
-        if (strchr(m, '.')) {
-            while (ml && m[ml - 1] == '0')
-                m[--ml] = '\0';
-            if (ml && m[ml - 1] == '.')
-                m[--ml] = '\0';
-        }
-        snprintf(buf, 40, "%se%c%02d", m, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-        return;
-    }
-    int decimals = prec - 1 - exp;
-    snprintf(buf, 40, "%.*f", decimals > 0 ? decimals : 0, v);
+    psc_format_double(v, buf);
 }
 
 /* A difference, rounded to 15 significant digits to hide the float noise
