@@ -565,7 +565,7 @@ static int print_text(FILE *f, const struct diff_run *r)
 {
     fprintf(f, "%s--- ", col(r, C_BOLD));
     cli_print_escaped(f, r->old_source, strlen(r->old_source));
-    fprintf(f, "\n+++ ");
+    fprintf(f, "%s\n%s+++ ", col(r, C_RESET), col(r, C_BOLD));
     cli_print_escaped(f, r->new_source, strlen(r->new_source));
     fprintf(f, "%s\n", col(r, C_RESET));
     const psc_diff_counts *cn = psc_diff_get_counts(r->d);
