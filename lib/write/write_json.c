@@ -21,9 +21,8 @@
 #include "writer.h"
 
 typedef struct jentry {
-    double key;
     double value;
-    char text[32]; /* the key as Go prints it */
+    char text[32]; /* the le or quantile as Go prints it: the map key */
 } jentry;
 
 typedef struct jctx {
@@ -264,7 +263,6 @@ static bool jpoints(jctx *c, const psc_metric *mt, const part *p, bool *first)
             if (psc_grow((void **)&c->ent, &c->cap_ent, c->nent + 1, sizeof *c->ent))
                 return false;
             jentry *e = &c->ent[c->nent++];
-            e->key = s->bound;
             e->value = s->value;
             psc_format_double(s->bound, e->text);
             o.last_key = s->bound;
