@@ -271,6 +271,20 @@ def expected_rates(rate_fn, by=("route",)):
     return out
 
 
+def all_series():
+    """{(name, frozenset(labels)): values} of every series of the fixed hour."""
+    out = {}
+    for (route, inst), s in histogram_series().items():
+        base = {"instance": inst, "job": "api", "route": route}
+        for le in LES:
+            out[(HIST + "_bucket", frozenset(dict(base, le=le).items()))] = s["buckets"][le]
+        out[(HIST + "_count", frozenset(base.items()))] = s["count"]
+        out[(HIST + "_sum", frozenset(base.items()))] = s["sum"]
+    for (route, code, inst), vals in counter_series().items():
+        out[(COUNTER, frozenset({"code": code, "instance": inst, "job": "api", "route": route}.items()))] = vals
+    return out
+
+
 def close(a, b, rel=1e-9):
     if a is None or b is None:
         return a is b

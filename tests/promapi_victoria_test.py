@@ -97,6 +97,22 @@ def main():
             k = (r["labels"]["route"], r["labels"]["code"], r["labels"]["instance"])
             c.check(u.close(r["rate"], exp_s[k]), "rates series %s = %r (hand: %r)" % (k, r["rate"], exp_s[k]))
 
+        # a selector over several metrics: rate() drops the names, the report puts them back
+        every = u.all_series()
+        rc, out, err = ps("report", "rates", "--top", "0", "--time", T, "-o", "json", '{job="api"}')
+        rows = json.loads(out) if rc == 0 else []
+        got = {(r["labels"].pop("__name__", None), frozenset(r["labels"].items())): r["rate"] for r in rows}
+        c.check(rc == 0 and set(got) == set(every), "rates over every metric of a job: %d series, names kept"
+                % len(got), err)
+        bad = [k for k in got if k in every and not u.close(got[k], u.vm_rate(every[k]))]
+        c.check(rc == 0 and not bad, "rates over several metrics equal the hand arithmetic", repr(bad[:2]))
+        rc, out, err = ps("report", "rates", "--by", "__name__", "--time", T, "-o", "json", '{job="api"}')
+        rows = json.loads(out) if rc == 0 else []
+        per_name = {}
+        for (name, _), vals in every.items():
+            per_name[name] = per_name.get(name, 0.0) + u.vm_rate(vals)
+        c.check(len(rows) == 4 and all(u.close(r["rate"], per_name[r["labels"]["__name__"]]) for r in rows),
+                "rates --by __name__ over a job", out + err)
         rc, out, err = ps("report", "rates", "--by", "route,code", "--time", T, "--expect", "rate > 1", u.COUNTER)
         c.check(rc == 1 and err.count("failed for") == 1 and 'code="500", route="/login"' in err,
                 "--expect 'rate > 1' names the slow group", err)

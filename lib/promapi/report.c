@@ -165,8 +165,13 @@ static int put_selector(psc_buf *b, const sel *s, const char *suffix)
     return 0;
 }
 
-/* "sum by (le, a, b) (" or "sum(" */
-static int put_sum(psc_buf *b, const psc_report_opts *o, bool le)
+/* The label that carries a metric's name through rate() when a rates
+ * report spans several metrics (see rate_expr); published as __name__. */
+#define NAME_LABEL "__promscope_name__"
+
+/* "sum by (le, a, b) (" or "sum("; a `by` label __name__ is written as
+ * NAME_LABEL when name_label. */
+static int put_sum(psc_buf *b, const psc_report_opts *o, bool le, bool name_label)
 {
     if (!le && o->nby == 0)
         return psc_buf_append(b, "sum(", 4);
@@ -179,7 +184,8 @@ static int put_sum(psc_buf *b, const psc_report_opts *o, bool le)
         first = false;
     }
     for (size_t i = 0; i < o->nby; i++) {
-        if (psc_buf_printf(b, "%s%s", first ? "" : ", ", o->by[i]))
+        const char *l = name_label && strcmp(o->by[i], "__name__") == 0 ? NAME_LABEL : o->by[i];
+        if (psc_buf_printf(b, "%s%s", first ? "" : ", ", l))
             return -1;
         first = false;
     }
@@ -209,7 +215,7 @@ typedef struct rep {
     psc_str *warnings;
     size_t nwarnings, wcap;
     size_t nq;   /* quantiles */
-    size_t ntr;  /* trends per grow */
+    size_t ntr;  /* trends per row */
     uint64_t seed;
 } rep;
 
@@ -291,6 +297,7 @@ static uint64_t group_hash(rep *r, const psc_api_labelset *ls)
     return h;
 }
 
+/* __name__ is not part of a group's identity. */
 static bool is_name(const psc_label *l)
 {
     return psc_str_eq(l->name, (psc_str){"__name__", 8});
@@ -434,6 +441,14 @@ static psc_status store_trend(rep *r, const psc_api_response *resp, size_t slot)
     return PSC_OK;
 }
 
+static int label_cmp(const void *a, const void *b)
+{
+    const psc_label *x = a, *y = b;
+    size_t m = x->name.len < y->name.len ? x->name.len : y->name.len;
+    int c = m ? memcmp(x->name.ptr, y->name.ptr, m) : 0;
+    return c ? c : (x->name.len < y->name.len ? -1 : x->name.len > y->name.len);
+}
+
 static int labels_cmp(const psc_api_labelset *a, const psc_api_labelset *b)
 {
     size_t n = a->nlabels < b->nlabels ? a->nlabels : b->nlabels;
@@ -547,15 +562,15 @@ static psc_status percentiles(rep *r, const sel *s)
         char qs[40];
         if (i < r->nq) {
             fmt_quantile(o->quantiles[i], qs, sizeof qs);
-            rc = psc_buf_printf(&e, "histogram_quantile(%s, ", qs) || put_sum(&e, o, !r->out->native) ||
+            rc = psc_buf_printf(&e, "histogram_quantile(%s, ", qs) || put_sum(&e, o, !r->out->native, false) ||
                  psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, r->out->native ? "" : "_bucket") ||
                  psc_buf_printf(&e, "[%s])))", o->window);
         } else if (r->out->native) {
-            rc = put_sum(&e, o, false) || psc_buf_append(&e, "histogram_count(rate(", 21) ||
+            rc = put_sum(&e, o, false, false) || psc_buf_append(&e, "histogram_count(rate(", 21) ||
                  put_selector(&e, s, "") ||
                  psc_buf_printf(&e, "[%s])))", o->window);
         } else {
-            rc = put_sum(&e, o, false) || psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, "_count") ||
+            rc = put_sum(&e, o, false, false) || psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, "_count") ||
                  psc_buf_printf(&e, "[%s]))", o->window);
         }
         if (rc) {
@@ -582,27 +597,131 @@ static psc_status percentiles(rep *r, const sel *s)
     return PSC_OK;
 }
 
+/* A PromQL string literal (the names come from the server). */
+static int put_string_literal(psc_buf *b, psc_str v)
+{
+    if (psc_buf_putc(b, '"'))
+        return -1;
+    for (size_t i = 0; i < v.len; i++) {
+        char c = v.ptr[i];
+        if ((c == '"' || c == '\\') && psc_buf_putc(b, '\\'))
+            return -1;
+        if (c == '\n') {
+            if (psc_buf_append(b, "\\n", 2))
+                return -1;
+        } else if (psc_buf_putc(b, c)) {
+            return -1;
+        }
+    }
+    return psc_buf_putc(b, '"');
+}
+
+static bool by_name(const psc_report_opts *o)
+{
+    for (size_t i = 0; i < o->nby; i++)
+        if (strcmp(o->by[i], "__name__") == 0)
+            return true;
+    return false;
+}
+
+/* rate() drops the metric name, so over a selector that matches several
+ * metrics two series can end up with the same labels ("vector cannot
+ * contain metrics with the same labelset"). The metric names are looked
+ * up first (/api/v1/label/__name__/values over the window), each metric's
+ * rate gets its name back with label_replace() into NAME_LABEL (not
+ * __name__: `or` matches label sets without the metric name, on every
+ * engine, so `x_sum` would be dropped next to `x_count`), and the parts
+ * are joined with `or`. NAME_LABEL becomes __name__ in the report. */
+enum { MAX_RATE_METRICS = 2000 };
+
+/* Seconds of a PromQL duration already checked by validate_opts ("5m",
+ * "1h30m", "500ms"). */
+static double window_seconds(const char *w)
+{
+    double total = 0;
+    const char *p = w;
+    while (*p) {
+        double v = 0;
+        while (*p >= '0' && *p <= '9')
+            v = v * 10 + (*p++ - '0');
+        double mul = 1;
+        if (p[0] == 'm' && p[1] == 's') {
+            mul = 0.001;
+            p += 2;
+        } else if (*p) {
+            mul = *p == 's' ? 1 : *p == 'm' ? 60 : *p == 'h' ? 3600 : *p == 'd' ? 86400 : *p == 'w' ? 604800
+                : 31536000;
+            p++;
+        }
+        total += v * mul;
+    }
+    return total;
+}
+
+static psc_status rate_expr(rep *r, const sel *s, psc_buf *e, bool *multi_out)
+{
+    const psc_report_opts *o = r->o;
+    int rc = 0;
+    bool multi = !s->name.len || by_name(o);
+    *multi_out = multi;
+    if (!multi) {
+        rc = psc_buf_append(e, "rate(", 5) || put_selector(e, s, "") || psc_buf_printf(e, "[%s])", o->window);
+        return rc ? nomem(r) : PSC_OK;
+    }
+    psc_buf m = {0};
+    if (put_selector(&m, s, ""))
+        return nomem(r);
+    const char *matchers[1] = {m.data};
+    double w = window_seconds(o->window);
+    psc_api_select range = {matchers, 1, (isnan(o->start) ? r->out->time : o->start) - w, r->out->time, 0};
+    if (!isnan(o->end) && o->end > range.end)
+        range.end = o->end;
+    psc_api_response names;
+    psc_status st = psc_api_label_values_get(r->c, "__name__", &range, &names, r->err);
+    psc_buf_release(&m);
+    if (st == PSC_OK)
+        st = collect_notes(r, &names);
+    if (st == PSC_OK && names.nstrings > MAX_RATE_METRICS)
+        st = psc_api_set_error(r->err, PSC_E_ARG, "the selector matches %zu metrics (at most %d): narrow it",
+                               names.nstrings, MAX_RATE_METRICS);
+    for (size_t i = 0; st == PSC_OK && i < names.nstrings; i++) {
+        /* label_replace(rate({__name__="N",MATCHERS}[W]), NAME_LABEL, "N", "", "") */
+        rc = (i && psc_buf_append(e, " or ", 4)) || psc_buf_append(e, "label_replace(rate({__name__=", 29) ||
+             put_string_literal(e, names.strings[i]) ||
+             (s->matchers.len && (psc_buf_putc(e, ',') || psc_buf_append(e, s->matchers.data, s->matchers.len))) ||
+             psc_buf_printf(e, "}[%s]), \"" NAME_LABEL "\", ", o->window) || put_string_literal(e, names.strings[i]) ||
+             psc_buf_append(e, ", \"\", \"\")", 9);
+        if (rc)
+            st = nomem(r);
+    }
+    if (st == PSC_OK && names.nstrings == 0)
+        rc = psc_buf_append(e, "vector(0) < 0", 13) ? (st = nomem(r), -1) : 0; /* matches nothing: empty */
+    psc_api_response_release(&names);
+    return st;
+}
+
 static psc_status rates(rep *r, const sel *s)
 {
     const psc_report_opts *o = r->o;
-    psc_buf e = {0};
+    psc_buf inner = {0}, e = {0};
+    bool multi = false;
+    psc_status st = rate_expr(r, s, &inner, &multi);
+    if (st != PSC_OK) {
+        psc_buf_release(&inner);
+        return st;
+    }
     int rc = 0;
     if (o->nby)
-        rc = put_sum(&e, o, false);
-    rc = rc || psc_buf_append(&e, "rate(", 5) || put_selector(&e, s, "") || psc_buf_printf(&e, "[%s])", o->window);
-    if (!rc && o->nby)
-        rc = psc_buf_append(&e, ")", 1);
+        rc = put_sum(&e, o, false, multi) || psc_buf_append(&e, inner.data, inner.len) || psc_buf_append(&e, ")", 1);
+    else
+        rc = psc_buf_append(&e, inner.data, inner.len);
+    psc_buf_release(&inner);
     if (rc) {
         psc_buf_release(&e);
         return nomem(r);
     }
     psc_api_response resp;
-    psc_status st = run_query(r, &e, false, &resp);
-    if (st == PSC_E_API && r->err && strstr(r->err->message, "same labelset") && !o->nby) {
-        size_t l = strlen(r->err->message);
-        snprintf(r->err->message + l, sizeof r->err->message - l,
-                 " (the selector matches several metrics: group them with --by)");
-    }
+    st = run_query(r, &e, false, &resp);
     if (st == PSC_OK)
         st = store_instant(r, &resp, -1);
     psc_api_response_release(&resp);
@@ -727,6 +846,16 @@ psc_status psc_report_run(psc_api_client *c, psc_report_kind kind, const psc_rep
             st = nomem(&r);
         } else {
             for (size_t i = 0; i < r.nrows; i++) {
+                psc_label *l = (psc_label *)r.rows[i].pub.labels.labels;
+                size_t nl = r.rows[i].pub.labels.nlabels;
+                bool renamed = false;
+                for (size_t k = 0; k < nl; k++)
+                    if (psc_str_eq(l[k].name, (psc_str){NAME_LABEL, sizeof NAME_LABEL - 1})) {
+                        l[k].name = (psc_str){"__name__", 8};
+                        renamed = true;
+                    }
+                if (renamed && nl > 1)
+                    qsort(l, nl, sizeof *l, label_cmp);
                 priv->pub[i] = r.rows[i].pub;
                 priv->pub[i].quantiles = r.rows[i].q;
                 priv->pub[i].trends = r.rows[i].trends;
