@@ -478,7 +478,11 @@ typedef struct psc_report {
  * buckets: `histogram_quantile(q, sum by (le, BY) (rate(M_bucket{S}[W])))`
  * and `sum by (BY) (rate(M_count{S}[W]))`.
  * Rates: `sum by (BY) (rate(SEL[W]))` (or `rate(SEL[W])` without BY);
- * the total and the shares are computed over every group, then the top N
+ * when SEL has no plain metric name or BY lists `__name__`, the metric
+ * names are looked up first (/api/v1/label/__name__/values, at most 2000,
+ * else PSC_E_ARG) and each metric's rate keeps its name (label_replace
+ * into a label of its own, joined with `or`), published as `__name__`.
+ * The total and the shares are computed over every group, then the top N
  * are kept.
  * With a range, the same expressions as range queries give the trends.
  *
