@@ -305,6 +305,10 @@ def main():
         rc, out, err = ps("cardinality", "some-file.prom")
         c.check(rc == 2, "cardinality: INPUT and --server exclude each other", err)
 
+        rc, out, err = ps("report", "percentiles", "up")
+        c.check(rc == 0 and "up has float samples but no histogram buckets" in err and "no group matched" in err,
+                "percentiles of a metric that is not a histogram says so", err)
+
         # ---- server from the environment; unreachable server ---------------
         rc, out, err = u.run(promscope, "label-values", "job", env={"PROMETHEUS_URL": url})
         c.check(rc == 0 and "prometheus" in out, "PROMETHEUS_URL names the server", out + err)

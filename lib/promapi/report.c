@@ -553,6 +553,7 @@ static psc_status percentiles(rep *r, const sel *s)
         return st;
     }
     r->out->native = has_histogram(&resp);
+    bool floats = !r->out->native && resp.nseries > 0;
     psc_api_response_release(&resp);
 
     /* The expressions: quantiles 0..nq-1, then the rate. */
@@ -590,6 +591,18 @@ static psc_status percentiles(rep *r, const sel *s)
         psc_buf_release(&e);
         if (st != PSC_OK)
             return st;
+    }
+    if (floats && r->nrows == 0) {
+        /* Samples under the name itself but no buckets: not a histogram. */
+        psc_buf w = {0};
+        if (psc_buf_printf(&w, "%s has float samples but no histogram buckets (%s_bucket): a summary or a "
+                               "gauge? report percentiles needs a histogram",
+                           s->name.data, s->name.data) ||
+            add_note(r, (psc_str){w.data, w.len})) {
+            psc_buf_release(&w);
+            return nomem(r);
+        }
+        psc_buf_release(&w);
     }
     if (r->nrows > 1)
         qsort(r->rows, r->nrows, sizeof *r->rows, row_cmp_labels);
