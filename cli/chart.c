@@ -174,6 +174,17 @@ static void fmt_tick(char *buf, size_t cap, double t, double span, bool utc)
         strftime(buf, cap, "%H:%M:%S", &tm);
 }
 
+/* The y label of plot row r: the top row shows the maximum, the bottom row
+ * the minimum, rows between the value at their middle dot. */
+static double row_value(int r, int rows, double lo, double hi)
+{
+    if (r == 0)
+        return hi;
+    if (r == rows - 1)
+        return lo;
+    return hi - (hi - lo) * (r * 4 + 1.5) / (rows * 4 - 1);
+}
+
 void chart_braille(FILE *f, const struct chart_series *s, size_t n, const struct chart_opts *o)
 {
     double lo = INFINITY, hi = -INFINITY;
@@ -201,7 +212,7 @@ void chart_braille(FILE *f, const struct chart_series *s, size_t n, const struct
     char lab[64];
     int lw = 0;
     for (int r = 0; r < rows; r++) {
-        double v = hi - (hi - lo) * (r * 4 + 1.5) / (rows * 4 - 1);
+        double v = row_value(r, rows, lo, hi);
         fmt_axis(lab, sizeof lab, v, o->durations);
         int l = (int)api_display_width(lab, strlen(lab));
         if (l > lw)
@@ -244,7 +255,7 @@ void chart_braille(FILE *f, const struct chart_series *s, size_t n, const struct
     for (int r = 0; r < rows; r++) {
         bool labelled = r == 0 || r == rows - 1 || r % 4 == 0;
         if (labelled) {
-            double v = hi - (hi - lo) * (r * 4 + 1.5) / (rows * 4 - 1);
+            double v = row_value(r, rows, lo, hi);
             fmt_axis(lab, sizeof lab, v, o->durations);
             int l = (int)api_display_width(lab, strlen(lab));
             fprintf(f, "%*s%s \xe2\x94\xa4", lw - l, "", lab); /* ┤ */
