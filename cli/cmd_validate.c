@@ -125,8 +125,15 @@ int cmd_validate(int argc, char **argv)
             s.source = NULL;
             cli_stream_close(&s);
         }
-        if (st == PSC_E_NOMEM || st == PSC_E_IO) {
-            cli_errorf("%s: %s", source, st == PSC_E_NOMEM ? "out of memory" : err.message);
+        if (st == PSC_E_IO) {
+            /* the input was cut (read error, --max-size of a pipe): show what
+             * was found up to there, then why validation stopped */
+            psc_diag_list_sort(&diags);
+            cli_diag_print(&pr, source, &diags);
+            cli_errorf("%s: %s", source, err.message);
+            status = EXIT_RUNTIME;
+        } else if (st == PSC_E_NOMEM) {
+            cli_errorf("%s: out of memory", source);
             status = EXIT_RUNTIME;
         } else {
             psc_diag_list_sort(&diags);

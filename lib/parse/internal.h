@@ -16,9 +16,9 @@ psc_status psc_parse_int64(const char *s, size_t n, int64_t *out);
  * the input. Line numbers and state carry over; slices of the previous
  * chunk become invalid. */
 void psc_parser_continue(psc_parser *p, const char *buf, size_t len, bool final);
-/* Account for a line of `bytes` bytes (including its LF) that the caller
- * skipped without handing it to the parser (an over-long line). */
-void psc_parser_skip_line(psc_parser *p, uint64_t bytes);
+/* True once the parser reads no more input (sample limit, over-long line,
+ * `# EOF` followed by data): the caller may stop reading. */
+bool psc_parser_stopped(const psc_parser *p);
 /* Number of the next line; stream offset of the next unread byte. */
 uint64_t psc_parser_line(const psc_parser *p);
 uint64_t psc_parser_offset(const psc_parser *p);

@@ -21,7 +21,9 @@
 #include "parse/internal.h"
 #include "util/buf.h"
 
-enum { ST_LINES = 0, ST_AFTER_EOF, ST_DONE };
+/* ST_LONG: an over-long line was parsed up to the limit and an error in that
+ * prefix returned; the next call reports the limit itself, then ST_DONE. */
+enum { ST_LINES = 0, ST_AFTER_EOF, ST_LONG, ST_DONE };
 enum { NUMBER_MAX = 4096 };
 
 struct psc_parser {
@@ -45,6 +47,7 @@ struct psc_parser {
     size_t scap;
     size_t sused;
     psc_diag_list warnings;
+    uint64_t long_off, long_line, long_col; /* ST_LONG: where the limit was crossed */
     /* the line being parsed */
     const char *lstart;  /* real start (columns count from here) */
     uint64_t lno;
@@ -120,10 +123,9 @@ void psc_parser_continue(psc_parser *p, const char *buf, size_t len, bool final)
     p->final = final;
 }
 
-void psc_parser_skip_line(psc_parser *p, uint64_t bytes)
+bool psc_parser_stopped(const psc_parser *p)
 {
-    p->base += bytes;
-    p->line++;
+    return p->state == ST_DONE || p->state == ST_LONG;
 }
 
 uint64_t psc_parser_line(const psc_parser *p)
@@ -972,6 +974,21 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
     for (;;) {
         if (p->state == ST_DONE)
             return PSC_DONE;
+        if (p->state == ST_LONG) {
+            p->state = ST_DONE;
+            p->lno = p->long_line;
+            if (err) {
+                err->status = PSC_E_LIMIT;
+                err->code = PSC_C_LINE_TOO_LONG;
+                err->offset = p->long_off;
+                err->line = p->long_line;
+                err->column = p->long_col;
+                snprintf(err->message, sizeof err->message,
+                         "line exceeds the limit of %zu bytes (--max-line-bytes); the rest of the input is not read",
+                         p->o.max_line_bytes);
+            }
+            return PSC_E_LIMIT;
+        }
         if (p->pos >= p->len) {
             if (!p->final)
                 return PSC_DONE; /* this chunk is done; psc_parser_continue() goes on */
@@ -1017,9 +1034,19 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
             return fail(p, PSC_E_SYNTAX, PSC_C_DATA_AFTER_EOF, ls, "unexpected data after # EOF");
         }
         size_t llen = (size_t)(e - ls);
-        if (llen > p->o.max_line_bytes)
-            return fail(p, PSC_E_LIMIT, PSC_C_LINE_TOO_LONG, ls + p->o.max_line_bytes,
-                        "line exceeds the limit of %zu bytes (--max-line-bytes)", p->o.max_line_bytes);
+        /* An over-long line (BAD-INPUTS A1): parse its first max_line_bytes
+         * bytes for an earlier error (a NUL at 1:1 from /dev/zero), report
+         * the limit, and stop: time and memory stay bounded for any input. */
+        bool too_long = llen > p->o.max_line_bytes;
+        if (too_long) {
+            e = ls + p->o.max_line_bytes;
+            llen = p->o.max_line_bytes;
+            p->long_off = p->base + (uint64_t)(e - p->buf);
+            p->long_line = p->lno;
+            p->long_col = (uint64_t)(e - ls) + 1;
+            p->state = ST_LONG;
+            p->pos = p->len; /* nothing after this line is read */
+        }
         const char *s = ls;
         if (ent->offset == 0 && llen >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
             if (p->om || !(p->o.flags & PSC_PARSE_ALLOW_BOM))
@@ -1028,7 +1055,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
                             p->om ? ": OpenMetrics forbids it" : " (--allow-bom skips it)");
             s += 3;
         }
-        if (e > s && e[-1] == '\r') {
+        if (!too_long && e > s && e[-1] == '\r') {
             if (p->om || !(p->o.flags & PSC_PARSE_ALLOW_CRLF))
                 return fail(p, PSC_E_SYNTAX, PSC_C_CRLF, e - 1,
                             "carriage return at the end of the line: Windows line endings (CRLF)%s",
@@ -1043,7 +1070,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
             p->scap = cap;
         }
         p->sused = 0;
-        if (!nl && !p->om) {
+        if (!nl && !p->om && !too_long) {
             bool strict = p->o.flags & PSC_PARSE_STRICT;
             if (strict)
                 return fail(p, PSC_E_SYNTAX, PSC_C_MISSING_NEWLINE, e,
@@ -1072,6 +1099,12 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
                 st = parse_text_comment(p, s, e, ent);
             else
                 st = parse_sample(p, s, e, ent);
+        }
+        if (too_long) {
+            /* keep an error inside the prefix; one at the cut is an artefact */
+            if (st != PSC_OK && err && err->offset < p->long_off && st != PSC_E_NOMEM)
+                return st;
+            continue; /* ST_LONG reports the limit */
         }
         if (st != PSC_OK)
             return st;

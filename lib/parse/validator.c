@@ -48,7 +48,7 @@ typedef struct claim {
 /* State of one metric (label set) of the current family. */
 typedef struct mstate {
     psc_fp fp;
-    uint64_t line;
+    uint64_t line, line_off;   /* first sample: line and byte offset of its start */
     /* the current MetricPoint */
     unsigned kinds;        /* bit per psc_sample_kind seen in this point */
     bool ts_set, has_ts;   /* timestamp presence decided for this metric */
@@ -58,6 +58,7 @@ typedef struct mstate {
     bool any_bucket, has_inf, neg_bucket, has_count, has_sum;
     double last_le, last_bucket, inf_value, count, sum;
     uint64_t inf_line, count_line, sum_line, last_bucket_line;
+    uint64_t count_off, sum_off;
     /* summary quantiles of this point (bounded list) */
     double last_q;
     bool any_q;
@@ -94,14 +95,16 @@ struct psc_validator {
 /* --------------------------------------------------------------- helpers */
 
 static psc_status addf(psc_validator *v, psc_code code, const char *metric, size_t mlen,
-                       uint64_t line, uint64_t col, const char *fmt, ...)
+                       uint64_t line, uint64_t lineoff, uint64_t col, const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 7, 8)))
+    __attribute__((format(printf, 8, 9)))
 #endif
     ;
 
+/* A finding at 1-based line/column; lineoff is the byte offset of the line
+ * start, so the finding's offset is lineoff + col - 1. */
 static psc_status addf(psc_validator *v, psc_code code, const char *metric, size_t mlen,
-                       uint64_t line, uint64_t col, const char *fmt, ...)
+                       uint64_t line, uint64_t lineoff, uint64_t col, const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
@@ -109,15 +112,16 @@ static psc_status addf(psc_validator *v, psc_code code, const char *metric, size
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     psc_str m = {metric, mlen};
-    return psc_diag_add(v->d, PSC_SEV_ERROR, psc_code_name(code), m, 0, line, col, "%s", msg);
+    return psc_diag_add(v->d, PSC_SEV_ERROR, psc_code_name(code), m, lineoff + (col ? col - 1 : 0), line,
+                        col, "%s", msg);
 }
 
 static psc_status warnf(psc_validator *v, psc_code code, const char *metric, size_t mlen,
-                        uint64_t line, uint64_t col, const char *msg)
+                        uint64_t line, uint64_t lineoff, uint64_t col, const char *msg)
 {
     psc_str m = {metric, mlen};
     return psc_diag_add(v->d, v->strict ? PSC_SEV_ERROR : PSC_SEV_WARNING, psc_code_name(code), m,
-                        0, line, col, "%s", msg);
+                        lineoff + (col ? col - 1 : 0), line, col, "%s", msg);
 }
 
 /* Escaped, bounded rendering of a name for messages. */
@@ -198,6 +202,12 @@ static psc_status claim_add(psc_validator *v, uint32_t fam, const char *s, size_
     return PSC_OK;
 }
 
+/*
+ * Sample names a family of type t reserves (OpenMetrics-1.0.md "Suffixes").
+ * In the text formats only the names of exposition_formats.md "Histograms
+ * and summaries" are reserved: `x_created` is not, because client_python and
+ * client_java write it there as a gauge family of its own.
+ */
 static const char *const *suffixes_of(psc_format fmt, psc_metric_type t)
 {
     static const char *const counter[] = {"_total", "_created", NULL};
@@ -206,19 +216,22 @@ static const char *const *suffixes_of(psc_format fmt, psc_metric_type t)
     static const char *const summary[] = {"_count", "_sum", "_created", NULL};
     static const char *const info[] = {"_info", NULL};
     static const char *const none[] = {NULL};
-    (void)fmt;
+    static const char *const text_counter[] = {"_total", NULL};
+    static const char *const text_hist[] = {"_bucket", "_count", "_sum", NULL};
+    static const char *const text_summary[] = {"_count", "_sum", NULL};
+    bool om = fmt == PSC_FORMAT_OPENMETRICS_1_0;
     switch (t) {
-    case PSC_TYPE_COUNTER: return counter;
-    case PSC_TYPE_HISTOGRAM: return hist;
+    case PSC_TYPE_COUNTER: return om ? counter : text_counter;
+    case PSC_TYPE_HISTOGRAM: return om ? hist : text_hist;
     case PSC_TYPE_GAUGEHISTOGRAM: return ghist;
-    case PSC_TYPE_SUMMARY: return summary;
+    case PSC_TYPE_SUMMARY: return om ? summary : text_summary;
     case PSC_TYPE_INFO: return info;
     default: return none;
     }
 }
 
 /* Claim the sample names of family f's type; report clashes. */
-static psc_status claim_type_names(psc_validator *v, uint32_t f, uint64_t line, uint64_t col)
+static psc_status claim_type_names(psc_validator *v, uint32_t f, uint64_t line, uint64_t lineoff, uint64_t col)
 {
     vfam *fam = &v->fams[f];
     for (const char *const *sfx = suffixes_of(v->fmt, fam->type); *sfx; sfx++) {
@@ -236,7 +249,7 @@ static psc_status claim_type_names(psc_validator *v, uint32_t f, uint64_t line, 
                 continue;
             const vfam *o = &v->fams[v->claims[c].fam];
             char a[96], b[96], x[96];
-            psc_status st = addf(v, PSC_C_NAME_CLASH, fam->name, fam->len, line, col,
+            psc_status st = addf(v, PSC_C_NAME_CLASH, fam->name, fam->len, line, lineoff, col,
                                  "%s family '%s' would expose samples named '%s', which clash with "
                                  "family '%s' (line %llu)",
                                  psc_metric_type_name(fam->type), nm(a, sizeof a, fam->name, fam->len),
@@ -280,14 +293,14 @@ static psc_status finish_point(psc_validator *v, mstate *m)
         bool gauge = f->type == PSC_TYPE_GAUGEHISTOGRAM;
         const char *cnt = gauge ? "_gcount" : "_count", *sum = gauge ? "_gsum" : "_sum";
         if (!m->has_inf) {
-            st = addf(v, PSC_C_HISTOGRAM_MISSING_INF, f->name, f->len, m->line, 1,
+            st = addf(v, PSC_C_HISTOGRAM_MISSING_INF, f->name, f->len, m->line, m->line_off, 1,
                       "%s '%s' has no bucket with le=\"+Inf\"", psc_metric_type_name(f->type),
                       nm(a, sizeof a, f->name, f->len));
         } else if (m->has_count && !isnan(m->count) && m->count != m->inf_value) {
             char x[32], y[32];
             snprintf(x, sizeof x, "%.17g", m->count);
             snprintf(y, sizeof y, "%.17g", m->inf_value);
-            st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, 1,
+            st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, m->count_off, 1,
                       "%s of %s '%s' is %s but its le=\"+Inf\" bucket (line %llu) is %s", cnt,
                       psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), x, (unsigned long long)m->inf_line, y);
         }
@@ -295,19 +308,19 @@ static psc_status finish_point(psc_validator *v, mstate *m)
             return st;
         if (v->om) {
             if (m->has_sum && !m->has_count)
-                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->sum_line, 1,
+                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->sum_line, m->sum_off, 1,
                           "%s '%s' has %s but no %s: OpenMetrics requires both or neither",
                           psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), sum, cnt);
             else if (m->has_count && !m->has_sum)
-                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, 1,
+                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, m->count_off, 1,
                           "%s '%s' has %s but no %s: OpenMetrics requires both or neither",
                           psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), cnt, sum);
             else if (!gauge && m->has_sum && m->neg_bucket)
-                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, 1,
+                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, m->sum_off, 1,
                           "histogram '%s' has buckets with negative thresholds and must not have a _sum",
                           nm(a, sizeof a, f->name, f->len));
             else if (gauge && m->has_sum && m->sum < 0 && !m->neg_bucket)
-                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, 1,
+                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, m->sum_off, 1,
                           "_gsum of gaugehistogram '%s' is negative but no bucket has a negative threshold",
                           nm(a, sizeof a, f->name, f->len));
         }
@@ -372,15 +385,14 @@ static psc_status meta_family(psc_validator *v, const psc_entry *ent, uint32_t *
         uint32_t of = v->claims[c].fam;
         const vfam *o = &v->fams[of];
         if (o->len == ent->name.len && memcmp(o->name, ent->name.ptr, o->len) == 0) {
-            st = addf(v, o->samples_seen ? PSC_C_METADATA_AFTER_SAMPLES : PSC_C_DUPLICATE_METADATA,
-                      o->name, o->len, ent->line, ent->name_column,
+            st = addf(v, o->samples_seen ? PSC_C_METADATA_AFTER_SAMPLES : PSC_C_DUPLICATE_METADATA, o->name, o->len, ent->line, ent->offset, ent->name_column,
                       "%s for '%s' appears again after other families: the family started at line %llu "
                       "and all its lines must form one group",
                       psc_entry_kind_name(ent->kind), nm(a, sizeof a, o->name, o->len),
                       (unsigned long long)o->line);
         } else {
             char b[96];
-            st = addf(v, PSC_C_NAME_CLASH, ent->name.ptr, ent->name.len, ent->line, ent->name_column,
+            st = addf(v, PSC_C_NAME_CLASH, ent->name.ptr, ent->name.len, ent->line, ent->offset, ent->name_column,
                       "family name '%s' clashes with the samples of %s family '%s' (line %llu)",
                       nm(a, sizeof a, ent->name.ptr, ent->name.len), psc_metric_type_name(o->type),
                       nm(b, sizeof b, o->name, o->len), (unsigned long long)o->line);
@@ -403,13 +415,13 @@ static psc_status meta_family(psc_validator *v, const psc_entry *ent, uint32_t *
     return PSC_OK;
 }
 
-static psc_status unit_checks(psc_validator *v, vfam *f, uint64_t line, uint64_t col)
+static psc_status unit_checks(psc_validator *v, vfam *f, uint64_t line, uint64_t lineoff, uint64_t col)
 {
     char a[96], b[96];
     if (!f->has_unit || f->unit.len == 0)
         return PSC_OK;
     if (f->has_type && (f->type == PSC_TYPE_INFO || f->type == PSC_TYPE_STATESET))
-        return addf(v, PSC_C_UNIT_NOT_ALLOWED, f->name, f->len, line, col,
+        return addf(v, PSC_C_UNIT_NOT_ALLOWED, f->name, f->len, line, lineoff, col,
                     "%s family '%s' must have an empty unit", psc_metric_type_name(f->type),
                     nm(a, sizeof a, f->name, f->len));
     return PSC_OK;
@@ -437,7 +449,7 @@ static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
                      ": two metric families are named '%s' (in OpenMetrics a counter '%s_total' has the "
                      "family name '%s', so it clashes with a gauge '%s')",
                      nm(a, sizeof a, f->name, f->len), a, a, a);
-        st = addf(v, PSC_C_METADATA_AFTER_SAMPLES, f->name, f->len, ent->line, ent->name_column,
+        st = addf(v, PSC_C_METADATA_AFTER_SAMPLES, f->name, f->len, ent->line, ent->offset, ent->name_column,
                   "%s for '%s' after its samples (the family started at line %llu)%s", kw,
                   nm(a, sizeof a, f->name, f->len), (unsigned long long)f->line, hint);
         if (st)
@@ -453,14 +465,14 @@ static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
     bool *flag = ent->kind == PSC_ENTRY_TYPE ? &f->has_type
                : ent->kind == PSC_ENTRY_HELP ? &f->has_help : &f->has_unit;
     if (*flag)
-        return addf(v, PSC_C_DUPLICATE_METADATA, f->name, f->len, ent->line, ent->name_column,
+        return addf(v, PSC_C_DUPLICATE_METADATA, f->name, f->len, ent->line, ent->offset, ent->name_column,
                     "second %s line for '%s'", kw, nm(a, sizeof a, f->name, f->len));
     *flag = true;
     if (ent->kind == PSC_ENTRY_TYPE) {
         f->type = ent->type;
-        if (!f->claimless && (st = claim_type_names(v, fi, ent->line, ent->name_column)))
+        if (!f->claimless && (st = claim_type_names(v, fi, ent->line, ent->offset, ent->name_column)))
             return st;
-        return unit_checks(v, f, ent->line, ent->name_column);
+        return unit_checks(v, f, ent->line, ent->offset, ent->name_column);
     }
     if (ent->kind == PSC_ENTRY_UNIT) {
         /* OpenMetrics "Unit": a non-empty unit must be a suffix of the name */
@@ -471,13 +483,13 @@ static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
                       memcmp(f->name + f->len - u, ent->text.ptr, u) == 0;
             if (!ok) {
                 char b[96];
-                return addf(v, PSC_C_UNIT_MISMATCH, f->name, f->len, ent->line, ent->name_column,
+                return addf(v, PSC_C_UNIT_MISMATCH, f->name, f->len, ent->line, ent->offset, ent->name_column,
                             "unit '%s' is not a suffix of the metric name '%s' (expected a name ending in '_%s')",
                             nm(b, sizeof b, ent->text.ptr, ent->text.len), nm(a, sizeof a, f->name, f->len),
                             nm(b, sizeof b, ent->text.ptr, ent->text.len));
             }
         }
-        return unit_checks(v, f, ent->line, ent->name_column);
+        return unit_checks(v, f, ent->line, ent->offset, ent->name_column);
     }
     return PSC_OK;
 }
@@ -576,7 +588,7 @@ static psc_status sample_family(psc_validator *v, const psc_entry *ent, uint32_t
                 [PSC_TYPE_INFO] = "'_info'",
             };
             f->samples_seen = true;
-            return addf(v, PSC_C_INVALID_SAMPLE_NAME, f->name, f->len, ent->line, ent->name_column,
+            return addf(v, PSC_C_INVALID_SAMPLE_NAME, f->name, f->len, ent->line, ent->offset, ent->name_column,
                         "sample '%s' of %s family '%s' needs a suffix: %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
                         psc_metric_type_name(f->type), nm(b, sizeof b, f->name, f->len), want[f->type]);
         }
@@ -592,7 +604,7 @@ static psc_status sample_family(psc_validator *v, const psc_entry *ent, uint32_t
             return st;
         v->cur = fi;
         if (v->om) {
-            st = addf(v, PSC_C_INTERLEAVED_FAMILY, f->name, f->len, ent->line, ent->name_column,
+            st = addf(v, PSC_C_INTERLEAVED_FAMILY, f->name, f->len, ent->line, ent->offset, ent->name_column,
                       "sample '%s' belongs to family '%s' (line %llu), which is interleaved with "
                       "other families: all lines of a family must form one group",
                       nm(a, sizeof a, ent->name.ptr, ent->name.len), nm(b, sizeof b, f->name, f->len),
@@ -604,7 +616,7 @@ static psc_status sample_family(psc_validator *v, const psc_entry *ent, uint32_t
                      "line %llu): all lines of a metric must form one group",
                      nm(a, sizeof a, f->name, f->len), (unsigned long long)f->line);
             f->warned = true;
-            st = warnf(v, PSC_C_INTERLEAVED_FAMILY, f->name, f->len, ent->line, ent->name_column, msg);
+            st = warnf(v, PSC_C_INTERLEAVED_FAMILY, f->name, f->len, ent->line, ent->offset, ent->name_column, msg);
         }
         *out = fi;
         return st;
@@ -656,7 +668,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                 continue;
             }
             if (is_hist(t)) {
-                if ((st = addf(v, PSC_C_RESERVED_LABEL, fname, flen, L, ent->label_columns[i],
+                if ((st = addf(v, PSC_C_RESERVED_LABEL, fname, flen, L, ent->offset, ent->label_columns[i],
                                "label 'le' is reserved for the buckets of histogram '%s'",
                                nm(a, sizeof a, fname, flen))))
                     return st;
@@ -669,7 +681,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                 continue;
             }
             if (t == PSC_TYPE_SUMMARY) {
-                if ((st = addf(v, PSC_C_RESERVED_LABEL, fname, flen, L, ent->label_columns[i],
+                if ((st = addf(v, PSC_C_RESERVED_LABEL, fname, flen, L, ent->offset, ent->label_columns[i],
                                "label 'quantile' is reserved for the quantiles of summary '%s'",
                                nm(a, sizeof a, fname, flen))))
                     return st;
@@ -696,19 +708,21 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         /* kind_line[] and q[] are read only where kinds / nq say they are set */
         m->fp = mfp;
         m->line = L;
+        m->line_off = ent->offset;
         m->kinds = 0;
         m->ts_set = m->has_ts = false;
         m->ts = 0;
         m->any_bucket = m->has_inf = m->neg_bucket = m->has_count = m->has_sum = false;
         m->last_le = m->last_bucket = m->inf_value = m->count = m->sum = 0;
         m->inf_line = m->count_line = m->sum_line = m->last_bucket_line = 0;
+        m->count_off = m->sum_off = 0;
         m->last_q = 0;
         m->any_q = false;
         m->nq = 0;
     } else if (v->om && mi != v->cur_metric) {
         char s[300];
         render_series(s, sizeof s, ent);
-        st = addf(v, PSC_C_INTERLEAVED_FAMILY, fname, flen, L, ent->name_column,
+        st = addf(v, PSC_C_INTERLEAVED_FAMILY, fname, flen, L, ent->offset, ent->name_column,
                   "%s: the metric with these labels already appeared at line %llu and other "
                   "metrics of '%s' came in between (metrics must not be interleaved)",
                   s, (unsigned long long)v->ms[mi].line, nm(a, sizeof a, fname, flen));
@@ -730,18 +744,18 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             again = again && ent->has_timestamp && m->has_ts && ent->timestamp > m->ts;
         }
         if (m->ts_set && m->has_ts != ent->has_timestamp)
-            return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->has_timestamp ? ent->timestamp_column : vc,
+            return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->offset, ent->has_timestamp ? ent->timestamp_column : vc,
                         "samples of one metric must all have a timestamp or none (the sample at line %llu has %s)",
                         (unsigned long long)m->line, m->has_ts ? "one" : "none");
         if (ent->has_timestamp && m->ts_set && ent->timestamp < m->ts)
-            return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->timestamp_column,
+            return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->offset, ent->timestamp_column,
                         "timestamp goes backwards within metric '%s' (MetricPoints must have increasing timestamps)",
                         nm(a, sizeof a, fname, flen));
         if (again) {
             if (!ent->has_timestamp) {
                 char s[300];
                 render_series(s, sizeof s, ent);
-                return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
+                return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, ent->name_column,
                             "duplicate series %s: first at line %llu", s,
                             (unsigned long long)m->kind_line[kind]);
             }
@@ -757,7 +771,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
          * sorting"); buckets and quantiles are checked by their order rules */
         char s[300];
         render_series(s, sizeof s, ent);
-        return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->name_column,
+        return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, ent->name_column,
                     "duplicate series %s: first at line %llu", s, (unsigned long long)m->kind_line[kind]);
     }
     uint64_t prev_line = (m->kinds >> kind) & 1u ? m->kind_line[kind] : 0;
@@ -766,7 +780,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
 
     /* exemplars: OpenMetrics "Counter", "Histogram", "GaugeHistogram" */
     if (ent->has_exemplar && !(kind == PSC_SAMPLE_TOTAL || (kind == PSC_SAMPLE_BUCKET && is_hist(t)))) {
-        if ((st = addf(v, PSC_C_EXEMPLAR_NOT_ALLOWED, fname, flen, L, ent->exemplar_column,
+        if ((st = addf(v, PSC_C_EXEMPLAR_NOT_ALLOWED, fname, flen, L, ent->offset, ent->exemplar_column,
                        "exemplars are allowed only on counter _total and histogram _bucket samples, not on '%s'",
                        nm(a, sizeof a, ent->name.ptr, ent->name.len))))
             return st;
@@ -775,28 +789,27 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     switch (kind) {
     case PSC_SAMPLE_TOTAL:
         if (v->om && (isnan(val) || val < 0))
-            return addf(v, PSC_C_INVALID_COUNTER_VALUE, fname, flen, L, vc,
+            return addf(v, PSC_C_INVALID_COUNTER_VALUE, fname, flen, L, ent->offset, vc,
                         "counter '%s' has value %s: a counter total must not be NaN or negative",
                         nm(a, sizeof a, ent->name.ptr, ent->name.len), isnan(val) ? "NaN" : "< 0");
         break;
     case PSC_SAMPLE_BUCKET: {
         if (!le.ptr)
-            return addf(v, PSC_C_HISTOGRAM_MISSING_LE, fname, flen, L, ent->name_column,
+            return addf(v, PSC_C_HISTOGRAM_MISSING_LE, fname, flen, L, ent->offset, ent->name_column,
                         "bucket of histogram '%s' has no 'le' label", nm(a, sizeof a, fname, flen));
         if (!le_ok) {
             v->tainted = true;
-            return addf(v, PSC_C_HISTOGRAM_INVALID_LE, fname, flen, L, le_col,
+            return addf(v, PSC_C_HISTOGRAM_INVALID_LE, fname, flen, L, ent->offset, le_col,
                         "bucket of histogram '%s' has le=\"%s\", which is not a number",
                         nm(a, sizeof a, fname, flen), nm(b, sizeof b, le.ptr, le.len));
         }
         if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
-            return addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, vc,
+            return addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc,
                         "bucket le=\"%s\" of '%s' must be a non-negative integer count",
                         nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen));
         if (m->any_bucket && lv <= m->last_le) {
             v->tainted = true;
-            return addf(v, lv == m->last_le ? PSC_C_DUPLICATE_SERIES : PSC_C_HISTOGRAM_BUCKET_ORDER,
-                        fname, flen, L, le_col,
+            return addf(v, lv == m->last_le ? PSC_C_DUPLICATE_SERIES : PSC_C_HISTOGRAM_BUCKET_ORDER, fname, flen, L, ent->offset, le_col,
                         lv == m->last_le ? "bucket le=\"%s\" of histogram '%s' repeats the threshold of line %llu"
                                          : "bucket le=\"%s\" of histogram '%s' comes after a larger threshold "
                                            "(line %llu): buckets must be in increasing order of le",
@@ -804,7 +817,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                         (unsigned long long)m->last_bucket_line);
         }
         if (m->any_bucket && val < m->last_bucket) {
-            st = addf(v, PSC_C_HISTOGRAM_NOT_CUMULATIVE, fname, flen, L, vc,
+            st = addf(v, PSC_C_HISTOGRAM_NOT_CUMULATIVE, fname, flen, L, ent->offset, vc,
                       "bucket le=\"%s\" of histogram '%s' is lower than the previous bucket (line %llu): "
                       "buckets must be cumulative",
                       nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen),
@@ -828,50 +841,50 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     case PSC_SAMPLE_COUNT:
     case PSC_SAMPLE_GCOUNT:
         if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
-            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE,
-                        fname, flen, L, vc, "'%s' must be a non-negative integer count", nm(a, sizeof a, ent->name.ptr, ent->name.len));
+            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must be a non-negative integer count", nm(a, sizeof a, ent->name.ptr, ent->name.len));
         m->has_count = true;
         m->count = val;
         m->count_line = L;
+        m->count_off = ent->offset;
         break;
     case PSC_SAMPLE_SUM:
     case PSC_SAMPLE_GSUM:
         if (v->om && (isnan(val) || (kind == PSC_SAMPLE_SUM && val < 0 && !(t == PSC_TYPE_HISTOGRAM && m->neg_bucket))))
-            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE,
-                        fname, flen, L, vc, "'%s' must not be %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
+            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must not be %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
                         isnan(val) ? "NaN" : "negative");
         m->has_sum = true;
         m->sum = val;
         m->sum_line = L;
+        m->sum_off = ent->offset;
         break;
     case PSC_SAMPLE_QUANTILE: {
         if (!quantile.ptr)
-            return addf(v, PSC_C_SUMMARY_INVALID_QUANTILE, fname, flen, L, ent->name_column,
+            return addf(v, PSC_C_SUMMARY_INVALID_QUANTILE, fname, flen, L, ent->offset, ent->name_column,
                         "sample '%s' of summary '%s' has no 'quantile' label", nm(a, sizeof a, ent->name.ptr, ent->name.len),
                         nm(b, sizeof b, fname, flen));
         double q;
         if (psc_parse_double(quantile.ptr, quantile.len, &q) != PSC_OK || isnan(q) || q < 0 || q > 1)
-            return addf(v, PSC_C_SUMMARY_INVALID_QUANTILE, fname, flen, L, le_col,
+            return addf(v, PSC_C_SUMMARY_INVALID_QUANTILE, fname, flen, L, ent->offset, le_col,
                         "quantile=\"%s\" of summary '%s' is not a number between 0 and 1",
                         nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
         if (v->om && val < 0)
-            return addf(v, PSC_C_SUMMARY_INVALID_VALUE, fname, flen, L, vc,
+            return addf(v, PSC_C_SUMMARY_INVALID_VALUE, fname, flen, L, ent->offset, vc,
                         "quantile value of summary '%s' must not be negative", nm(a, sizeof a, fname, flen));
         if (v->om) {
             for (uint32_t i = 0; i < m->nq; i++)
                 if (m->q[i] == q)
-                    return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, le_col,
+                    return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, le_col,
                                 "quantile=\"%s\" of summary '%s' appears twice in one metric point",
                                 nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
             if (m->nq < 16)
                 m->q[m->nq++] = q;
         } else if (m->any_q && q == m->last_q) {
-            return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, le_col,
+            return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, le_col,
                         "quantile=\"%s\" of summary '%s' repeats the quantile of line %llu",
                         nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen),
                         (unsigned long long)prev_line);
         } else if (m->any_q && q < m->last_q) {
-            st = addf(v, PSC_C_SUMMARY_QUANTILE_ORDER, fname, flen, L, le_col,
+            st = addf(v, PSC_C_SUMMARY_QUANTILE_ORDER, fname, flen, L, ent->offset, le_col,
                       "quantile=\"%s\" of summary '%s' is not above the previous quantile: quantiles "
                       "must be in increasing order",
                       nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
@@ -884,17 +897,17 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     }
     case PSC_SAMPLE_STATE:
         if (!state.ptr)
-            return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, ent->name_column,
+            return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, ent->offset, ent->name_column,
                         "sample of stateset '%s' needs a label named '%s' holding the state",
                         nm(a, sizeof a, fname, flen), nm(b, sizeof b, fname, flen));
         if (val != 0 && val != 1)
-            return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, vc,
+            return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, ent->offset, vc,
                         "state '%s' of stateset '%s' must be 0 or 1", nm(b, sizeof b, state.ptr, state.len),
                         nm(a, sizeof a, fname, flen));
         break;
     case PSC_SAMPLE_INFO:
         if (val != 1)
-            return addf(v, PSC_C_INFO_INVALID, fname, flen, L, vc, "info metric '%s' must have the value 1",
+            return addf(v, PSC_C_INFO_INVALID, fname, flen, L, ent->offset, vc, "info metric '%s' must have the value 1",
                         nm(a, sizeof a, ent->name.ptr, ent->name.len));
         break;
     default:
@@ -1087,58 +1100,17 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                     break;
                 }
             if (!last) {
-                /* no line end in a full buffer: the line is over the limit
-                 * (BAD-INPUTS A1); report it and skip to its end unbuffered */
-                psc_error le;
-                psc_error_clear(&le);
-                le.status = PSC_E_LIMIT;
-                le.code = PSC_C_LINE_TOO_LONG;
-                le.line = psc_parser_line(p);
-                le.column = o.max_line_bytes + 1;
-                le.offset = psc_parser_offset(p) + o.max_line_bytes;
-                snprintf(le.message, sizeof le.message,
-                         "line exceeds the limit of %zu bytes (--max-line-bytes)", o.max_line_bytes);
-                if (psc_diag_add_error(diags, &le, PSC_STR_NULL) || psc_validator_parse_error(v, &le)) {
-                    rc = PSC_E_NOMEM;
-                    goto out;
-                }
-                uint64_t skipped = have;
-                for (;;) {
-                    long r = rd(ctx, buf, cap, err);
-                    if (r < 0) {
-                        rc = PSC_E_IO;
-                        goto out;
-                    }
-                    if (r == 0) {
-                        eof = true;
-                        have = 0;
-                        break;
-                    }
-                    const char *nl = memchr(buf, '\n', (size_t)r);
-                    if (nl) {
-                        size_t used = (size_t)(nl - buf) + 1;
-                        skipped += used;
-                        memmove(buf, nl + 1, (size_t)r - used);
-                        have = (size_t)r - used;
-                        break;
-                    }
-                    skipped += (uint64_t)r;
-                }
-                psc_parser_skip_line(p, skipped);
-                if (eof && have == 0) {
-                    psc_parser_continue(p, buf, 0, true);
-                    if ((rc = drain(p, v, diags)))
-                        goto out;
-                    break;
-                }
-                continue;
+                /* no line end in a full buffer: the line is over the limit;
+                 * the parser reports it and stops (BAD-INPUTS A1, A14) */
+                complete = have;
+            } else {
+                complete = (size_t)(last - buf) + 1;
             }
-            complete = (size_t)(last - buf) + 1;
         }
         psc_parser_continue(p, buf, complete, final);
         if ((rc = drain(p, v, diags)))
             goto out;
-        if (final)
+        if (final || psc_parser_stopped(p))
             break;
         memmove(buf, buf + complete, have - complete);
         have -= complete;
