@@ -234,6 +234,16 @@ def main():
         has_braille = any(0x2801 <= ord(ch) <= 0x28ff for ch in out)
         c.check(rc == 0 and has_braille and "{route=\"/api\"}" in out and "22:28" in out and "UTC" in out
                 and "\033[" in out, "range query chart: braille, legend, time axis, colours", out + err)
+        # the y axis spans exactly the values: top label the maximum, bottom the minimum
+        one = "sum(rate(%s[5m]))" % u.COUNTER
+        rc, out, err = ps("query", *rargs, "-o", "json", one)
+        vals = [float(v) for _, v in json.loads(out)["result"][0]["values"]] if rc == 0 else [0]
+        rc, out, err = ps("--color=always", "query", *rargs, "-o", "chart", "--height", "6", one,
+                          env={"COLUMNS": "80"})
+        lines = out.splitlines()
+        c.check(rc == 0 and len(lines) == 6 + 3 and lines[0].split()[0] == "%.4g" % max(vals)
+                and lines[5].split()[0] == "%.4g" % min(vals) and lines[-1].endswith("{}"),
+                "chart: 6 rows, y axis from %.4g to %.4g, axis and legend" % (min(vals), max(vals)), out)
         rc, out, err = ps("query", *rargs, "-o", "chart", "rate(%s[5m])" % u.COUNTER)
         c.check(rc == 0 and "TREND" in out and "MIN" in out and len(out.splitlines()) == 9,
                 "range query with 8 series without colour: sparklines", out + err)

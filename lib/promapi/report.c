@@ -839,7 +839,7 @@ psc_status psc_report_run(psc_api_client *c, psc_report_kind kind, const psc_rep
     } else {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        out->time = floor((double)ts.tv_sec + ts.tv_nsec / 1e9);
+        out->time = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0; /* milliseconds */
     }
 
     if (st == PSC_OK)
