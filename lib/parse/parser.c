@@ -48,6 +48,7 @@ struct psc_parser {
     size_t sused;
     psc_diag_list warnings;
     uint64_t long_off, long_line, long_col; /* ST_LONG: where the limit was crossed */
+    bool eol_error;     /* the last error came from reaching the end of the line */
     /* the line being parsed */
     const char *lstart;  /* real start (columns count from here) */
     uint64_t lno;
@@ -191,8 +192,10 @@ static psc_status fail_at_char(psc_parser *p, psc_code code, const char *at, con
 {
     if (at < e && *at == '\0')
         return fail(p, PSC_E_SYNTAX, PSC_C_NUL_BYTE, at, "unexpected NUL byte, expected %s", what);
-    if (at >= e)
+    if (at >= e) {
+        p->eol_error = true;
         return fail(p, PSC_E_SYNTAX, code, at, "unexpected end of line, expected %s", what);
+    }
     if (*at == '\t')
         return fail(p, PSC_E_SYNTAX, code, at, "unexpected tab, expected %s", what);
     if ((unsigned char)*at >= 0x80 || (unsigned char)*at < 0x20) {
@@ -242,6 +245,7 @@ static psc_status parse_quoted(psc_parser *p, const char **ps, const char *e, ps
         if (c == '\\') {
             escaped = true;
             if (s + 1 >= e) {
+                p->eol_error = true;
                 if (e == p->buf + p->len)
                     return fail(p, PSC_E_SYNTAX, PSC_C_UNTERMINATED_STRING, s,
                                 "unterminated escape at end of input in %s", what);
@@ -253,12 +257,15 @@ static psc_status parse_quoted(psc_parser *p, const char **ps, const char *e, ps
         }
         bool trunc;
         size_t l = psc_utf8_seq((const unsigned char *)s, (size_t)(e - s), &trunc);
-        if (!l)
+        if (!l) {
+            p->eol_error = trunc;
             return fail(p, PSC_E_UTF8, PSC_C_INVALID_UTF8, s,
                         trunc ? "truncated UTF-8 sequence in %s" : "invalid UTF-8 in %s", what);
+        }
         s += l;
     }
     if (s >= e) {
+        p->eol_error = true;
         if (e < p->buf + p->len && *e == '\n')
             return fail(p, PSC_E_SYNTAX, PSC_C_UNTERMINATED_STRING, e,
                         "unterminated %s: a line feed inside quotes must be escaped as \\n", what);
@@ -1062,6 +1069,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
                             p->om ? " are not allowed in OpenMetrics" : " are not allowed (--allow-crlf accepts them)");
             e--;
         }
+        p->eol_error = false;
         /* scratch for unescaped text of this line: never longer than the line */
         if (p->scap < llen + 1) {
             size_t cap = p->scap;
@@ -1102,7 +1110,8 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         }
         if (too_long) {
             /* keep an error inside the prefix; one at the cut is an artefact */
-            if (st != PSC_OK && err && err->offset < p->long_off && st != PSC_E_NOMEM)
+            if (st != PSC_OK && err && err->offset < p->long_off && st != PSC_E_NOMEM &&
+                !p->eol_error)
                 return st;
             continue; /* ST_LONG reports the limit */
         }

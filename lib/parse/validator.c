@@ -734,15 +734,18 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
 
     /* MetricPoints (OpenMetrics "Metric"): timestamps present on all or none, non-decreasing */
     if (v->om) {
-        bool again = (m->kinds >> kind) & 1u;
-        if (kind == PSC_SAMPLE_BUCKET && m->any_bucket && le.ptr) {
-            if (le_ok && lv <= m->last_le && ent->has_timestamp && m->has_ts && ent->timestamp > m->ts)
-                again = true;
-            else
-                again = false;
-        } else if (kind == PSC_SAMPLE_QUANTILE || kind == PSC_SAMPLE_STATE) {
-            again = again && ent->has_timestamp && m->has_ts && ent->timestamp > m->ts;
-        }
+        /* Does this sample start a new MetricPoint of the metric? Buckets,
+         * quantiles and states repeat within a point, so for them only a
+         * later timestamp with a restarting threshold says so; their
+         * repeats are otherwise found by the order and duplicate rules. */
+        bool newer = ent->has_timestamp && m->has_ts && ent->timestamp > m->ts;
+        bool again;
+        if (kind == PSC_SAMPLE_BUCKET)
+            again = m->any_bucket && le_ok && lv <= m->last_le && newer;
+        else if (kind == PSC_SAMPLE_QUANTILE || kind == PSC_SAMPLE_STATE)
+            again = ((m->kinds >> kind) & 1u) && newer;
+        else
+            again = (m->kinds >> kind) & 1u;
         if (m->ts_set && m->has_ts != ent->has_timestamp)
             return addf(v, PSC_C_TIMESTAMP_ORDER, fname, flen, L, ent->offset, ent->has_timestamp ? ent->timestamp_column : vc,
                         "samples of one metric must all have a timestamp or none (the sample at line %llu has %s)",
@@ -803,10 +806,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                         "bucket of histogram '%s' has le=\"%s\", which is not a number",
                         nm(a, sizeof a, fname, flen), nm(b, sizeof b, le.ptr, le.len));
         }
-        if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
-            return addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc,
-                        "bucket le=\"%s\" of '%s' must be a non-negative integer count",
-                        nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen));
+        bool bad_value = v->om && (isnan(val) || val < 0 || !is_integer(val));
         if (m->any_bucket && lv <= m->last_le) {
             v->tainted = true;
             return addf(v, lv == m->last_le ? PSC_C_DUPLICATE_SERIES : PSC_C_HISTOGRAM_BUCKET_ORDER, fname, flen, L, ent->offset, le_col,
@@ -825,6 +825,8 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             if (st)
                 return st;
         }
+        /* recorded even when the value is bad, so that the end-of-metric
+         * checks do not report the same sample again */
         m->any_bucket = true;
         m->last_le = lv;
         m->last_bucket = val;
@@ -836,26 +838,30 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             m->inf_value = val;
             m->inf_line = L;
         }
+        if (bad_value)
+            return addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc,
+                        "bucket le=\"%s\" of '%s' must be a non-negative integer count",
+                        nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen));
         break;
     }
     case PSC_SAMPLE_COUNT:
     case PSC_SAMPLE_GCOUNT:
-        if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
-            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must be a non-negative integer count", nm(a, sizeof a, ent->name.ptr, ent->name.len));
         m->has_count = true;
         m->count = val;
         m->count_line = L;
         m->count_off = ent->offset;
+        if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
+            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must be a non-negative integer count", nm(a, sizeof a, ent->name.ptr, ent->name.len));
         break;
     case PSC_SAMPLE_SUM:
     case PSC_SAMPLE_GSUM:
-        if (v->om && (isnan(val) || (kind == PSC_SAMPLE_SUM && val < 0 && !(t == PSC_TYPE_HISTOGRAM && m->neg_bucket))))
-            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must not be %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
-                        isnan(val) ? "NaN" : "negative");
         m->has_sum = true;
         m->sum = val;
         m->sum_line = L;
         m->sum_off = ent->offset;
+        if (v->om && (isnan(val) || (kind == PSC_SAMPLE_SUM && val < 0 && !(t == PSC_TYPE_HISTOGRAM && m->neg_bucket))))
+            return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must not be %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
+                        isnan(val) ? "NaN" : "negative");
         break;
     case PSC_SAMPLE_QUANTILE: {
         if (!quantile.ptr)
