@@ -77,8 +77,8 @@ def a1_long_line_file(p, tmpdir):
 
 
 def a12_long_help(p):
-    """A12: a 2 MiB HELP text; the next line is still checked (it is valid)."""
-    data = b"# HELP a " + b"x" * (2 * MIB) + b"\n# TYPE a gauge\na 1\n"
+    """A12: a 2 MiB HELP text: line-too-long once, and checking ends there."""
+    data = b"# HELP a " + b"x" * (2 * MIB) + b"\n# TYPE a gauge\na{ 1\n"
     return expect(validate(p, data), 1, [(1, MIB + 1, "line-too-long")], 60)
 
 
