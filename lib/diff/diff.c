@@ -1126,7 +1126,8 @@ static int pair_families(ctx *c, fpair **pairs_out, size_t *npairs_out)
         if (id == UINT32_MAX)
             continue;
         oused[id] = nused[i] = true;
-        pairs[np++] = (fpair){of[id], nf[i], nf[i]->name, np};
+        pairs[np] = (fpair){of[id], nf[i], nf[i]->name, np};
+        np++;
     }
     /* pass 2: counters by their name without `_total` (text vs OpenMetrics) */
     psc_hidx_clear(&hx);
@@ -1147,14 +1148,21 @@ static int pair_families(ctx *c, fpair **pairs_out, size_t *npairs_out)
         if (id == UINT32_MAX)
             continue;
         oused[id] = nused[i] = true;
-        pairs[np++] = (fpair){of[id], nf[i], nf[i]->name, np};
+        pairs[np] = (fpair){of[id], nf[i], nf[i]->name, np};
+        np++;
     }
-    for (size_t i = 0; i < nn; i++)
-        if (!nused[i])
-            pairs[np++] = (fpair){NULL, nf[i], nf[i]->name, np};
-    for (size_t i = 0; i < no; i++)
-        if (!oused[i])
-            pairs[np++] = (fpair){of[i], NULL, of[i]->name, np};
+    for (size_t i = 0; i < nn; i++) {
+        if (!nused[i]) {
+            pairs[np] = (fpair){NULL, nf[i], nf[i]->name, np};
+            np++;
+        }
+    }
+    for (size_t i = 0; i < no; i++) {
+        if (!oused[i]) {
+            pairs[np] = (fpair){of[i], NULL, of[i]->name, np};
+            np++;
+        }
+    }
     qsort(pairs, np, sizeof *pairs, fpair_cmp);
     *pairs_out = pairs;
     *npairs_out = np;

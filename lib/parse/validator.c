@@ -444,7 +444,10 @@ static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
          * go on with a new family of that name, so that its own lines are
          * checked and not reported again. */
         char hint[640] = "";
-        if (v->om)
+        /* the hint explains the Go client's clash; a repeated TYPE of the
+         * same type is just a misplaced line */
+        if (v->om && !(ent->kind == PSC_ENTRY_TYPE && f->has_type && ent->type == f->type) &&
+            ent->kind != PSC_ENTRY_UNIT)
             snprintf(hint, sizeof hint,
                      ": two metric families are named '%s' (in OpenMetrics a counter '%s_total' has the "
                      "family name '%s', so it clashes with a gauge '%s')",
@@ -910,6 +913,14 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             return addf(v, PSC_C_STATESET_INVALID, fname, flen, L, ent->offset, vc,
                         "state '%s' of stateset '%s' must be 0 or 1", nm(b, sizeof b, state.ptr, state.len),
                         nm(a, sizeof a, fname, flen));
+        break;
+    case PSC_SAMPLE_CREATED:
+        /* OpenMetrics "Counter", "Histogram", "Summary": Created is a
+         * Timestamp, and a timestamp is a real number ("Timestamps") */
+        if (v->om && !isfinite(val))
+            return addf(v, PSC_C_CREATED_INVALID, fname, flen, L, ent->offset, vc,
+                        "'%s' is a creation timestamp and must be a finite number of seconds, not %s",
+                        nm(a, sizeof a, ent->name.ptr, ent->name.len), isnan(val) ? "NaN" : "infinite");
         break;
     case PSC_SAMPLE_INFO:
         if (val != 1)
