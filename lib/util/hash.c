@@ -42,32 +42,12 @@ static inline uint64_t mum(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* A multiply-mix hash in the style of wyhash: 8 bytes a step, the seed
- * folded into every step so that collisions depend on the secret seed. */
+/* One lane of psc_hash128: names in hash indexes need no more than 64 bits,
+ * since their entries are compared in full. */
 uint64_t psc_hash_bytes(const void *data, size_t n, uint64_t seed)
 {
-    const unsigned char *p = data;
-    const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
-                   k2 = 0x8ebc6af09c88c6e3ull;
-    uint64_t h = seed ^ mum(seed ^ k0, (uint64_t)n ^ k1);
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        h = mum(rd64(p + i) ^ k1 ^ h, rd64(p + i + 8) ^ k2 ^ seed);
-    uint64_t a = 0, b = 0;
-    size_t rest = n - i;
-    if (rest >= 8) {
-        a = rd64(p + i);
-        b = rd64(p + n - 8);
-    } else if (rest >= 4) {
-        uint32_t x, y;
-        memcpy(&x, p + i, 4);
-        memcpy(&y, p + n - 4, 4);
-        a = x;
-        b = y;
-    } else if (rest > 0) {
-        a = ((uint64_t)p[i] << 16) | ((uint64_t)p[i + rest / 2] << 8) | p[n - 1];
-    }
-    return mum(k1 ^ (uint64_t)n, mum(a ^ k1 ^ h, b ^ k2 ^ seed));
+    psc_fp s = {seed, seed ^ 0x9e3779b97f4a7c15ull};
+    return psc_hash128(data, n, s).a;
 }
 
 void psc_hidx_init(psc_hidx *h)
@@ -142,6 +122,9 @@ int psc_hidx_insert(psc_hidx *h, uint64_t hash, uint32_t id)
     return 0;
 }
 
+/* A multiply-mix hash in the style of wyhash, two lanes with independent
+ * constants: 16 bytes a step, the seed folded into every step so that
+ * collisions depend on the secret seed. */
 psc_fp psc_hash128(const void *data, size_t n, psc_fp seed)
 {
     const unsigned char *p = data;
