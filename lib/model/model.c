@@ -593,8 +593,18 @@ static psc_status add_sample(builder *b, const psc_entry *e)
                              bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL};
     /* a series of a metric created just now cannot exist yet */
     uint32_t dup = new_metric ? NONE : psc_hidx_find(&m->series_idx, sh, bseries_eq, &sk);
-    if (dup != NONE && !(b->bs[dup].has_timestamp && e->has_timestamp))
-        return PSC_OK;
+    if (dup != NONE && !(b->bs[dup].has_timestamp && e->has_timestamp)) {
+        /* The validator reports duplicates within one group of a family
+         * (such lines never get here); one across the groups of an
+         * interleaved family is reported here, so that nothing is dropped
+         * without a word (BAD-INPUTS D8). */
+        return psc_diag_add(b->diags, PSC_SEV_ERROR, psc_code_name(PSC_C_DUPLICATE_SERIES), e->name,
+                            e->offset + (e->name_column ? e->name_column - 1 : 0), e->line,
+                            e->name_column ? e->name_column : 1,
+                            "duplicate series: the same name and labels as line %llu, in an earlier "
+                            "group of this family; the first is kept",
+                            (unsigned long long)b->bs[dup].line);
+    }
 
     if (b->nbs >= NONE - 1 || psc_grow((void **)&b->bs, &b->cap_bs, b->nbs + 1, sizeof *b->bs) ||
         psc_grow((void **)&b->bs_metric, &b->cap_bs_metric, b->nbs + 1, sizeof *b->bs_metric))
