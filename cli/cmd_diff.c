@@ -643,6 +643,29 @@ static void json_str(FILE *f, psc_str s)
     cli_json_string(f, s.ptr ? s.ptr : "", s.len);
 }
 
+/* A JSON array of strings or of numbers, e.g. ["a", "b"] or [0.5, 1]. */
+static void json_str_array(FILE *f, const psc_str *v, size_t n)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", f);
+        json_str(f, v[i]);
+    }
+    fputc(']', f);
+}
+
+static void json_number_array(FILE *f, const double *v, size_t n)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputs(", ", f);
+        json_number(f, v[i]);
+    }
+    fputc(']', f);
+}
+
 static void json_labels(FILE *f, const psc_label *l, size_t n)
 {
     fputc('{', f);
@@ -711,36 +734,20 @@ static void json_section(FILE *f, const struct diff_run *r, psc_diff_kind k1, ps
                 fputs("null", f);
             break;
         case PSC_DIFF_LABELS_CHANGED:
-            fputs(", \"kind\": \"label_names\", \"added\": [", f);
-            for (size_t i2 = 0; i2 < c->nnames_added; i2++) {
-                if (i2)
-                    fputs(", ", f);
-                json_str(f, c->names_added[i2]);
-            }
-            fputs("], \"removed\": [", f);
-            for (size_t i2 = 0; i2 < c->nnames_removed; i2++) {
-                if (i2)
-                    fputs(", ", f);
-                json_str(f, c->names_removed[i2]);
-            }
-            fprintf(f, "], \"label_sets\": %zu", c->nmetrics);
+            fputs(", \"kind\": \"label_names\", \"added\": ", f);
+            json_str_array(f, c->names_added, c->nnames_added);
+            fputs(", \"removed\": ", f);
+            json_str_array(f, c->names_removed, c->nnames_removed);
+            fprintf(f, ", \"label_sets\": %zu", c->nmetrics);
             break;
         case PSC_DIFF_BUCKETS_CHANGED:
             fprintf(f, ", \"kind\": \"%s\", \"labels\": ", c->quantiles ? "quantiles" : "buckets");
             json_labels(f, c->labels, c->nlabels);
-            fputs(", \"added\": [", f);
-            for (size_t i2 = 0; i2 < c->nbounds_added; i2++) {
-                if (i2)
-                    fputs(", ", f);
-                json_number(f, c->bounds_added[i2]);
-            }
-            fputs("], \"removed\": [", f);
-            for (size_t i2 = 0; i2 < c->nbounds_removed; i2++) {
-                if (i2)
-                    fputs(", ", f);
-                json_number(f, c->bounds_removed[i2]);
-            }
-            fprintf(f, "], \"label_sets\": %zu", c->nmetrics);
+            fputs(", \"added\": ", f);
+            json_number_array(f, c->bounds_added, c->nbounds_added);
+            fputs(", \"removed\": ", f);
+            json_number_array(f, c->bounds_removed, c->nbounds_removed);
+            fprintf(f, ", \"label_sets\": %zu", c->nmetrics);
             break;
         case PSC_DIFF_SERIES_ADDED:
         case PSC_DIFF_SERIES_REMOVED:
