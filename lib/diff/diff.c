@@ -517,17 +517,25 @@ static const psc_sample *find_created(const psc_metric *m)
     return NULL;
 }
 
+/* Start a change about one series: kind, family, name and output labels.
+ * Returns -1 when out of memory. */
+static int sample_change_init(ctx *c, psc_diff_change *ch, psc_diff_kind kind, size_t fam,
+                              const psc_sample *s)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->kind = kind;
+    ch->family = fam;
+    ch->name = s->name;
+    ch->sample_kind = s->kind;
+    ch->labels = out_labels(c, s->labels, s->nlabels, s->kind, &ch->nlabels);
+    return !ch->labels && ch->nlabels ? -1 : 0;
+}
+
 static int series_change(ctx *c, psc_diff_kind kind, size_t fam, const psc_sample *s,
                          change_vec *to)
 {
     psc_diff_change ch;
-    memset(&ch, 0, sizeof ch);
-    ch.kind = kind;
-    ch.family = fam;
-    ch.name = s->name;
-    ch.sample_kind = s->kind;
-    ch.labels = out_labels(c, s->labels, s->nlabels, s->kind, &ch.nlabels);
-    if (!ch.labels && ch.nlabels)
+    if (sample_change_init(c, &ch, kind, fam, s))
         return -1;
     if (kind == PSC_DIFF_SERIES_ADDED) {
         ch.new_value = s->value;
@@ -766,13 +774,7 @@ static int compare_metric(ctx *c, size_t fam, const psc_family *fo, const psc_fa
             continue;
         }
         psc_diff_change ch;
-        memset(&ch, 0, sizeof ch);
-        ch.kind = PSC_DIFF_VALUE_CHANGED;
-        ch.family = fam;
-        ch.name = sn->name;
-        ch.sample_kind = sn->kind;
-        ch.labels = out_labels(c, sn->labels, sn->nlabels, sn->kind, &ch.nlabels);
-        if (!ch.labels && ch.nlabels)
+        if (sample_change_init(c, &ch, PSC_DIFF_VALUE_CHANGED, fam, sn))
             return -1;
         ch.old_line = so->line;
         ch.new_line = sn->line;
