@@ -12,9 +12,14 @@
  * plus the empty input. Each is run in every format (text 0.0.4, text 1.0.0,
  * OpenMetrics, auto-detected) through
  *   - the psc_parser_next() / psc_validator_feed() loop,
- *   - psc_validate_buffer().
- * (The model and the writers are exercised over the same inputs by the fuzz
- * replay test, fuzz/fuzz_parse.c, under AddressSanitizer.)
+ *   - psc_validate_buffer(),
+ * and, whole (not truncated), through psc_model_parse(), psc_lint_model()
+ * with the input buffer (it reads the input again to point columns at
+ * names and values) and psc_model_write() in each output format.
+ * Every other file below the folders must be a known companion (golden
+ * logs, expectations, arguments, documentation: see is_companion()); an
+ * unknown kind of file is a failure, so that no new kind of input is left
+ * out of this test silently.
  * Small inputs (up to 2 KiB) are also run truncated at every length, so that
  * the end of input falls inside every token (BAD-INPUTS A8, B1, B4);
  * larger ones at 256 pseudo-random lengths.
@@ -193,6 +198,56 @@ static void run_one(const char *name, const char *buf, size_t len, psc_format fm
     psc_diag_list_release(&d2);
 }
 
+static int null_sink(void *ctx, const char *data, size_t len)
+{
+    (void)data;
+    *(size_t *)ctx += len;
+    return 0;
+}
+
+/* The model, lint with the input buffer, and the writers on a whole input. */
+static void run_model(const char *name, const char *buf, size_t len, psc_format fmt)
+{
+    psc_parse_opts o;
+    psc_parse_opts_init(&o);
+    o.format = fmt;
+    const char *fname = psc_format_name(fmt);
+    psc_diag_list d;
+    psc_diag_list_init(&d);
+    psc_model *m = NULL;
+    psc_status st = psc_model_parse(buf, len, &o, &m, &d);
+    g_runs++;
+    if (st == PSC_E_NOMEM || !m) {
+        failure(name, len, fname, "psc_model_parse gave no model");
+        psc_diag_list_release(&d);
+        return;
+    }
+    psc_diag_list lint;
+    psc_diag_list_init(&lint);
+    if (psc_lint_parse_findings(&d, NULL, &lint) != PSC_OK || psc_lint_model(m, buf, len, NULL, &lint) != PSC_OK)
+        failure(name, len, fname, "psc_lint_model failed");
+    for (size_t i = 0; i < lint.count; i++)
+        if (lint.items[i].offset > len)
+            failure(name, len, fname, "lint finding beyond the input");
+    psc_diag_list_release(&lint);
+    for (int f = 0; f < 3; f++) {
+        size_t written = 0;
+        st = psc_model_write(m, (psc_out_format)f, null_sink, &written, NULL);
+        if (st != PSC_OK && st != PSC_E_UNSUPPORTED)
+            failure(name, len, fname, "psc_model_write failed");
+    }
+    psc_model_free(m);
+    psc_diag_list_release(&d);
+}
+
+static void run_model_all_formats(const char *name, const char *buf, size_t len)
+{
+    static const psc_format fmts[] = {PSC_FORMAT_TEXT_0_0_4, PSC_FORMAT_TEXT_1_0_0,
+                                      PSC_FORMAT_OPENMETRICS_1_0, PSC_FORMAT_AUTO};
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
+        run_model(name, buf, len, fmts[i]);
+}
+
 static void run_all_formats(const char *name, const char *buf, size_t len)
 {
     static const psc_format fmts[] = {PSC_FORMAT_TEXT_0_0_4, PSC_FORMAT_TEXT_1_0_0,
@@ -241,7 +296,9 @@ static int test_file(const char *path)
     }
     /* whole input against the trailing and the leading guard */
     run_all_formats(path, place_at_end(&g, src, n), n);
+    run_model_all_formats(path, place_at_end(&g, src, n), n);
     run_all_formats(path, place_at_start(&g, src, n), n);
+    run_model_all_formats(path, place_at_start(&g, src, n), n);
     /* truncated inputs */
     if (n <= 2048) {
         for (size_t k = 0; k < n; k++)
@@ -263,6 +320,25 @@ static int is_input(const char *name)
     if (strcmp(name, "metrics") == 0)
         return 1;
     static const char *const ext[] = {".prom", ".om", ".txt"};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && strcmp(name + n - e, ext[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Files that are not expositions: golden logs and expectations of the
+ * testdata cases, diff case arguments, the conformance suite's test.json,
+ * documentation. */
+static int is_companion(const char *name)
+{
+    static const char *const exact[] = {"args", "exit", "test.json", "LICENSE"};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (strcmp(name, exact[i]) == 0)
+            return 1;
+    size_t n = strlen(name);
+    static const char *const ext[] = {".events", ".expect", ".json", ".md"};
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
         size_t e = strlen(ext[i]);
         if (n > e && strcmp(name + n - e, ext[i]) == 0)
@@ -322,6 +398,10 @@ static int walk(const char *dir, int depth)
         } else if (is_input(names[i])) {
             if (test_file(path) != 0)
                 rc = -1;
+        } else if (!is_companion(names[i])) {
+            fprintf(stderr, "test_guard: '%s' is neither an input (.prom, .om, .txt, metrics) nor a "
+                            "known companion file: teach is_input() or is_companion() about it\n", path);
+            rc = -1;
         }
         free(path);
     }
@@ -343,6 +423,7 @@ int main(int argc, char **argv)
     if (guarded_init(&g, 0) != 0)
         return 1;
     run_all_formats("<empty>", g.data_end, 0);
+    run_model_all_formats("<empty>", g.data_end, 0);
     guarded_free(&g);
     g_files++;
 
