@@ -121,19 +121,33 @@ static void test_histogram_metrics(void **state)
     assert_int_equal(b->nsamples, 4);
     assert_true(psc_str_eq(psc_labels_get(b->labels, b->nlabels, S("path")), S("/b")));
     assert_null(psc_labels_get(b->labels, b->nlabels, S("le")).ptr);
-    /* samples keep all labels in input order; bound = parsed le */
+    /* a bucket's labels are its metric's (the same array); le is apart,
+     * as written and parsed; psc_sample_labels() gives the full set */
     const psc_sample *s = &a->samples[0];
     assert_int_equal(s->kind, PSC_SAMPLE_BUCKET);
-    assert_int_equal(s->nlabels, 2);
-    assert_true(psc_str_eq(s->labels[1].name, S("le")));
+    assert_int_equal(s->nlabels, 1);
+    assert_ptr_equal(s->labels, a->labels);
+    assert_true(psc_str_eq(s->bound_text, S("0.05")));
     assert_true(s->bound == 0.05);
+    psc_label full[3];
+    assert_int_equal(psc_sample_labels(s, full, 3), 2);
+    assert_true(psc_str_eq(full[0].name, S("path")));
+    assert_true(psc_str_eq(full[1].name, S("le")));
+    assert_true(psc_str_eq(full[1].value, S("0.05")));
+    assert_int_equal(psc_sample_labels(s, NULL, 0), 2);
+    assert_true(psc_str_eq(psc_sample_bound_label(s).name, S("le")));
+    assert_null(psc_sample_bound_label(&a->samples[3]).name.ptr); /* _sum */
+    assert_null(a->samples[3].bound_text.ptr);
     assert_true(a->samples[2].bound > 1e308);
     assert_int_equal(a->samples[3].kind, PSC_SAMPLE_SUM);
     assert_true(a->samples[3].bound != a->samples[3].bound); /* NaN */
     assert_int_equal(a->samples[4].kind, PSC_SAMPLE_COUNT);
     assert_true(a->samples[4].value == 144320);
     assert_int_equal(a->samples[4].line, 11);
-    assert_true(psc_str_eq(b->samples[0].labels[0].name, S("le")));
+    /* written le first, still apart */
+    assert_int_equal(b->samples[0].nlabels, 1);
+    assert_true(psc_str_eq(b->samples[0].labels[0].name, S("path")));
+    assert_true(psc_str_eq(psc_sample_bound_label(&b->samples[0]).name, S("le")));
     const psc_family *sm = psc_model_find_family(m, S("rpc_duration_seconds"));
     assert_int_equal(sm->nmetrics, 1);
     assert_int_equal(sm->metrics[0].nlabels, 0);
@@ -333,7 +347,8 @@ static void test_input_freed(void **state)
     const psc_family *f = psc_model_find_family(m, S("http_request_duration_seconds"));
     assert_non_null(f);
     assert_true(psc_str_eq(f->help, S("A histogram of the request duration.")));
-    assert_true(psc_str_eq(f->metrics[1].samples[0].labels[1].value, S("/b")));
+    assert_true(psc_str_eq(f->metrics[1].samples[0].labels[0].value, S("/b")));
+    assert_int_equal(f->metrics[1].samples[0].bound_text.ptr[f->metrics[1].samples[0].bound_text.len], '\0');
     assert_int_equal(f->metrics[1].samples[0].name.ptr[f->metrics[1].samples[0].name.len], '\0');
     psc_model_free(m);
 }

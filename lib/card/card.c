@@ -182,6 +182,9 @@ psc_status psc_card_add(psc_card *c, const psc_model *m, psc_error *err)
                 for (size_t l = 0; l < sp->nlabels; l++)
                     if (psc_lstats_add(&c->ls, 0, sp->labels[l].name, sp->labels[l].value, sp->line))
                         return nomem(err);
+                psc_label bl = psc_sample_bound_label(sp);
+                if (bl.name.ptr && psc_lstats_add(&c->ls, 0, bl.name, bl.value, sp->line))
+                    return nomem(err);
             }
         }
     }

@@ -458,10 +458,7 @@ static bool has_bound(const psc_sample *s)
 
 static psc_str bound_label_value(const psc_sample *s)
 {
-    for (size_t i = 0; i < s->nlabels; i++)
-        if (is_bound_label(s->kind, s->labels[i].name))
-            return s->labels[i].value;
-    return PSC_STR_NULL;
+    return psc_sample_bound_label(s).value;
 }
 
 /* Same series within a metric pair: same sample name and same bound. */
@@ -527,7 +524,17 @@ static int sample_change_init(ctx *c, psc_diff_change *ch, psc_diff_kind kind, s
     ch->family = fam;
     ch->name = s->name;
     ch->sample_kind = s->kind;
-    ch->labels = out_labels(c, s->labels, s->nlabels, s->kind, &ch->nlabels);
+    const psc_label *all = s->labels;
+    size_t n = psc_sample_labels(s, NULL, 0);
+    if (n > s->nlabels) {
+        /* with its bound label */
+        psc_label *full = psc_arena_alloc(&c->d->arena, n * sizeof *full);
+        if (!full)
+            return -1;
+        psc_sample_labels(s, full, n);
+        all = full;
+    }
+    ch->labels = out_labels(c, all, n, s->kind, &ch->nlabels);
     return !ch->labels && ch->nlabels ? -1 : 0;
 }
 

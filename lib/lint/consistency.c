@@ -42,8 +42,8 @@ static bool push(lint_ctx *c, points *ps, const psc_sample *s, const char *label
         c->st = PSC_E_NOMEM;
         return false;
     }
-    psc_str l = {label, strlen(label)};
-    ps->p[ps->n] = (point){s->bound, s->value, s->line, psc_labels_get(s->labels, s->nlabels, l), ps->n};
+    (void)label;
+    ps->p[ps->n] = (point){s->bound, s->value, s->line, s->bound_text, ps->n};
     ps->n++;
     return true;
 }
@@ -123,7 +123,7 @@ static void summary_metric(lint_ctx *c, const psc_family *f, const psc_metric *m
             if (isnan(s->bound) || s->bound < 0 || s->bound > 1) {
                 lint_emit(c, r, fn, s->line, lint_col_label(c, s->line, qname),
                           "quantile=\"%s\" of '%s' is not a number from 0 to 1",
-                          lint_q(c, 0, psc_labels_get(s->labels, s->nlabels, qname)),
+                          lint_q(c, 0, s->bound_text),
                           lint_series_of(c, fn, mt->labels, mt->nlabels));
                 continue;
             }

@@ -44,9 +44,12 @@ const char *lint_q(lint_ctx *c, int slot, psc_str s)
     return b->data;
 }
 
+static const char *series_text(lint_ctx *c, psc_str name, const psc_label *labels, size_t n,
+                               psc_label bound);
+
 const char *lint_series(lint_ctx *c, const psc_sample *s)
 {
-    return lint_series_of(c, s->name, s->labels, s->nlabels);
+    return series_text(c, s->name, s->labels, s->nlabels, psc_sample_bound_label(s));
 }
 
 const char *lint_num(double v, char out[32])
@@ -59,23 +62,28 @@ const char *lint_num(double v, char out[32])
     return out;
 }
 
-const char *lint_series_of(lint_ctx *c, psc_str name, const psc_label *labels, size_t n)
+/* name{labels...,bound} for messages, with long parts cut; bound.name NULL
+ * for none. */
+static const char *series_text(lint_ctx *c, psc_str name, const psc_label *labels, size_t n,
+                               psc_label bound)
 {
     psc_buf *b = &c->series;
     b->len = 0;
     int e = psc_buf_append_escaped(b, name.ptr ? name.ptr : "", name.len, 120);
-    if (n) {
+    size_t total = n + (bound.name.ptr ? 1 : 0);
+    if (total) {
         e |= psc_buf_putc(b, '{');
-        for (size_t i = 0; i < n && !e; i++) {
+        for (size_t i = 0; i < total && !e; i++) {
             if (b->len > 300) {
                 e |= psc_buf_append(b, "...", 3);
                 break;
             }
+            const psc_label *l = i < n ? &labels[i] : &bound;
             if (i)
                 e |= psc_buf_putc(b, ',');
-            e |= psc_buf_append_escaped(b, labels[i].name.ptr, labels[i].name.len, 60);
+            e |= psc_buf_append_escaped(b, l->name.ptr, l->name.len, 60);
             e |= psc_buf_append(b, "=\"", 2);
-            e |= psc_buf_append_escaped(b, labels[i].value.ptr, labels[i].value.len, 60);
+            e |= psc_buf_append_escaped(b, l->value.ptr, l->value.len, 60);
             e |= psc_buf_putc(b, '"');
         }
         e |= psc_buf_putc(b, '}');
@@ -86,6 +94,11 @@ const char *lint_series_of(lint_ctx *c, psc_str name, const psc_label *labels, s
         return "";
     }
     return b->data;
+}
+
+const char *lint_series_of(lint_ctx *c, psc_str name, const psc_label *labels, size_t n)
+{
+    return series_text(c, name, labels, n, (psc_label){PSC_STR_NULL, PSC_STR_NULL});
 }
 
 bool lint_has_suffix(psc_str s, const char *suffix)

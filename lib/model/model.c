@@ -18,6 +18,7 @@
 #include "promscope/model.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,28 @@
 #include "util/hash.h"
 
 #define NONE UINT32_MAX
+
+/* Byte equality of two slices, inline: most names and values are short,
+ * and a call to memcmp per label costs more than comparing them here. */
+static inline bool seq(psc_str a, psc_str b)
+{
+    if (a.len != b.len)
+        return false;
+    if (a.ptr == b.ptr)
+        return true;
+    size_t n = a.len, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a.ptr + i, 8);
+        memcpy(&y, b.ptr + i, 8);
+        if (x != y)
+            return false;
+    }
+    for (; i < n; i++)
+        if (a.ptr[i] != b.ptr[i])
+            return false;
+    return true;
+}
 
 struct psc_model {
     psc_arena arena;
@@ -39,7 +62,13 @@ struct psc_model {
     psc_sample *samples;   /* grouped by metric, metrics grouped by family */
     size_t nsamples;
     psc_hidx family_idx;   /* name -> family index */
-    psc_hidx series_idx;   /* (sample name, label set) -> sample index */
+    /* (sample name, label set) -> sample index: used while building to
+     * find duplicates across the groups of an interleaved family, then
+     * released; built again on the first psc_model_find_series() (most
+     * users never look series up), under series_lock */
+    psc_hidx series_idx;
+    pthread_mutex_t series_lock;
+    int series_state;      /* 0 not built, 1 built, -1 out of memory: search linearly */
 };
 
 typedef struct builder {
@@ -59,6 +88,15 @@ typedef struct builder {
     size_t nbs, cap_bs;
     uint32_t *bs_metric;       /* metric of each sample */
     size_t cap_bs_metric;
+    uint32_t *bm_first;        /* first sample of each metric (build order) */
+    uint32_t *bm_last;         /* last sample of each metric */
+    size_t cap_bm_first, cap_bm_last;
+    uint32_t *bs_tag;          /* series hash tag of each sample (psc_hidx_tag) */
+    size_t cap_bs_tag;
+    size_t sidx_upto;          /* samples [0, sidx_upto) are in m->series_idx */
+    uint64_t last_nameh;       /* hash of the last sample's name */
+    uint32_t prev_mid;         /* metric of the last sample added, NONE after a rejected one */
+    size_t prev_bi;            /* index of the bound label in the last entry, SIZE_MAX for none */
     psc_hidx metric_idx;
     psc_hidx intern_idx;
     psc_str *interned;
@@ -68,6 +106,11 @@ typedef struct builder {
     size_t cap_ml;
     uint64_t *nh, *vh;         /* name and value hashes of the current sample's labels */
     size_t cap_nh, cap_vh;
+    /* the previous sample's labels by position: interned names, value
+     * copies and their hashes, reused when the next line repeats them */
+    psc_str *pn, *pv;
+    uint64_t *pnh, *pvh;
+    size_t cap_pn, cap_pv, cap_pnh, cap_pvh, npl;
     psc_label *sa, *sb;        /* sorting scratch for label set comparison */
     size_t cap_sa, cap_sb;
     char *pool, *pool_end;     /* string pool block (arena_copy) */
@@ -79,9 +122,37 @@ typedef struct builder {
 psc_str psc_labels_get(const psc_label *labels, size_t n, psc_str name)
 {
     for (size_t i = 0; i < n; i++)
-        if (psc_str_eq(labels[i].name, name))
+        if (seq(labels[i].name, name))
             return labels[i].value;
     return PSC_STR_NULL;
+}
+
+psc_label psc_sample_bound_label(const psc_sample *s)
+{
+    psc_label l = {PSC_STR_NULL, PSC_STR_NULL};
+    if (!s->bound_text.ptr)
+        return l;
+    if (s->kind == PSC_SAMPLE_BUCKET)
+        l.name = (psc_str){"le", 2};
+    else if (s->kind == PSC_SAMPLE_QUANTILE)
+        l.name = (psc_str){"quantile", 8};
+    else
+        return l;
+    l.value = s->bound_text;
+    return l;
+}
+
+size_t psc_sample_labels(const psc_sample *s, psc_label *out, size_t cap)
+{
+    size_t n = s->nlabels;
+    for (size_t i = 0; i < n && i < cap; i++)
+        out[i] = s->labels[i];
+    psc_label b = psc_sample_bound_label(s);
+    if (!b.name.ptr)
+        return n;
+    if (n < cap)
+        out[n] = b;
+    return n + 1;
 }
 
 static int str_cmp(psc_str a, psc_str b)
@@ -101,7 +172,7 @@ static int label_cmp(const void *x, const void *y)
 static bool same_order_equal(const psc_label *a, const psc_label *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!psc_str_eq(a[i].name, b[i].name) || !psc_str_eq(a[i].value, b[i].value))
+        if (!seq(a[i].name, b[i].name) || !seq(a[i].value, b[i].value))
             return false;
     return true;
 }
@@ -115,11 +186,11 @@ static int labels_equal(const psc_label *a, size_t na, const psc_label *b, size_
         return 0;
     size_t n = na;
     size_t i = 0;
-    while (i < n && psc_str_eq(a[i].name, b[i].name) && psc_str_eq(a[i].value, b[i].value))
+    while (i < n && seq(a[i].name, b[i].name) && seq(a[i].value, b[i].value))
         i++;
     if (i == n)
         return 1;
-    if (!psc_str_eq(a[i].name, b[i].name) && n - i > 16 && bd) {
+    if (!seq(a[i].name, b[i].name) && n - i > 16 && bd) {
         size_t k = n - i;
         if (psc_grow((void **)&bd->sa, &bd->cap_sa, k, sizeof *bd->sa) ||
             psc_grow((void **)&bd->sb, &bd->cap_sb, k, sizeof *bd->sb))
@@ -132,9 +203,9 @@ static int labels_equal(const psc_label *a, size_t na, const psc_label *b, size_
     }
     for (; i < n; i++) {
         size_t j = 0;
-        while (j < n && !psc_str_eq(a[i].name, b[j].name))
+        while (j < n && !seq(a[i].name, b[j].name))
             j++;
-        if (j == n || !psc_str_eq(a[i].value, b[j].value))
+        if (j == n || !seq(a[i].value, b[j].value))
             return 0;
     }
     return 1;
@@ -151,7 +222,7 @@ struct name_key {
 static bool family_eq(void *ctx, uint32_t id)
 {
     struct name_key *k = ctx;
-    return psc_str_eq(k->m->families[id].name, k->name);
+    return seq(k->m->families[id].name, k->name);
 }
 
 static uint32_t family_find(const psc_model *m, psc_str name)
@@ -198,23 +269,118 @@ struct series_key {
     size_t nlabels;
 };
 
+/* Does the full label set of s equal the key's? (Names are unique in
+ * each.) */
+static bool sample_labels_equal(const psc_sample *s, const psc_label *key, size_t nkey)
+{
+    psc_label b = psc_sample_bound_label(s);
+    if (nkey != s->nlabels + (b.name.ptr ? 1 : 0))
+        return false;
+    if (!b.name.ptr)
+        return labels_equal(s->labels, s->nlabels, key, nkey, NULL) == 1;
+    for (size_t i = 0; i < nkey; i++) {
+        if (seq(key[i].name, b.name)) {
+            if (!seq(key[i].value, b.value))
+                return false;
+            continue;
+        }
+        psc_str v = psc_labels_get(s->labels, s->nlabels, key[i].name);
+        if (!v.ptr || !seq(v, key[i].value))
+            return false;
+    }
+    return true;
+}
+
 static bool series_eq(void *ctx, uint32_t id)
 {
     struct series_key *k = ctx;
     const psc_sample *s = &k->m->samples[id];
-    return psc_str_eq(s->name, k->name) && labels_equal(s->labels, s->nlabels, k->labels, k->nlabels, NULL) == 1;
+    return seq(s->name, k->name) && sample_labels_equal(s, k->labels, k->nlabels);
 }
 
-const psc_sample *psc_model_find_series(const psc_model *m, psc_str name, const psc_label *labels,
-                                        size_t nlabels, const psc_family **family_out)
+static uint64_t labels_hash(const psc_model *m, const psc_label *labels, size_t nlabels)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < nlabels; i++)
         sum += pair_hash(psc_hash_bytes(labels[i].name.ptr, labels[i].name.len, m->seed),
                          psc_hash_bytes(labels[i].value.ptr, labels[i].value.len, m->seed));
-    uint64_t h = psc_hash_mix(psc_hash_bytes(name.ptr, name.len, m->seed), sum);
+    return sum;
+}
+
+static uint64_t series_hash(const psc_model *m, psc_str name, const psc_label *labels,
+                            size_t nlabels)
+{
+    return psc_hash_mix(psc_hash_bytes(name.ptr, name.len, m->seed), labels_hash(m, labels, nlabels));
+}
+
+/* series_hash() of a sample's full label set */
+static uint64_t sample_series_hash(const psc_model *m, const psc_sample *s)
+{
+    uint64_t sum = labels_hash(m, s->labels, s->nlabels);
+    psc_label b = psc_sample_bound_label(s);
+    if (b.name.ptr)
+        sum += labels_hash(m, &b, 1);
+    return psc_hash_mix(psc_hash_bytes(s->name.ptr, s->name.len, m->seed), sum);
+}
+
+/* Two samples of the final array of one series: same name, labels and
+ * bound label. */
+struct sample_key {
+    const psc_model *m;
+    const psc_sample *s;
+};
+
+static bool same_series_eq(void *ctx, uint32_t id)
+{
+    struct sample_key *k = ctx;
+    const psc_sample *a = k->s, *b = &k->m->samples[id];
+    if (!seq(a->name, b->name) || a->nlabels != b->nlabels || a->kind != b->kind ||
+        !a->bound_text.ptr != !b->bound_text.ptr ||
+        (a->bound_text.ptr && !seq(a->bound_text, b->bound_text)))
+        return false;
+    return a->labels == b->labels || labels_equal(a->labels, a->nlabels, b->labels, b->nlabels, NULL) == 1;
+}
+
+/* Index the series of the final sample array, the first sample of each.
+ * 0, or -1 when out of memory (the index is then left empty). */
+static int index_series(psc_model *m)
+{
+    psc_hidx *h = &m->series_idx;
+    psc_hidx_release(h);
+    if (psc_hidx_reserve(h, m->nsamples))
+        return -1;
+    for (size_t j = 0; j < m->nsamples; j++) {
+        const psc_sample *s = &m->samples[j];
+        struct sample_key k = {m, s};
+        bool inserted;
+        if (psc_hidx_find_or_insert(h, sample_series_hash(m, s), same_series_eq, &k, (uint32_t)j,
+                                    &inserted) == NONE) {
+            psc_hidx_release(h);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const psc_sample *psc_model_find_series(const psc_model *cm, psc_str name, const psc_label *labels,
+                                        size_t nlabels, const psc_family **family_out)
+{
+    /* the model was allocated writable; only the lazily built index changes */
+    psc_model *m = (psc_model *)cm;
     struct series_key k = {m, name, labels, nlabels};
-    uint32_t id = psc_hidx_find(&m->series_idx, h, series_eq, &k);
+    uint32_t id = NONE;
+    pthread_mutex_lock(&m->series_lock);
+    if (m->series_state == 0)
+        m->series_state = index_series(m) == 0 ? 1 : -1;
+    if (m->series_state == 1) {
+        id = psc_hidx_find(&m->series_idx, series_hash(m, name, labels, nlabels), series_eq, &k);
+    } else {
+        /* no memory for the index: the same answer, slower */
+        for (size_t j = 0; j < m->nsamples && id == NONE; j++)
+            if (series_eq(&k, (uint32_t)j))
+                id = (uint32_t)j;
+    }
+    pthread_mutex_unlock(&m->series_lock);
     if (id == NONE)
         return NULL;
     if (family_out) {
@@ -270,7 +436,7 @@ struct intern_key {
 static bool intern_eq(void *ctx, uint32_t id)
 {
     struct intern_key *k = ctx;
-    return psc_str_eq(k->b->interned[id], k->s);
+    return seq(k->b->interned[id], k->s);
 }
 
 /* The arena copy of s shared by every user of the same bytes; ptr NULL when
@@ -320,7 +486,7 @@ static psc_status add_metadata(builder *b, const psc_entry *e)
 {
     psc_model *m = b->m;
     uint32_t id = NONE;
-    if (b->cur != NONE && psc_str_eq(m->families[b->cur].name, e->name))
+    if (b->cur != NONE && seq(m->families[b->cur].name, e->name))
         id = b->cur;
     else
         id = family_find(m, e->name);
@@ -436,24 +602,52 @@ static bool metric_eq(void *ctx, uint32_t id)
     return r == 1;
 }
 
+/* A series of the build: metric, interned sample name (compared by
+ * pointer) and bound label value. */
 struct bseries_key {
     builder *b;
-    psc_str name;
     uint32_t metric;
-    psc_str bound_name;   /* ptr NULL: no bound label */
-    psc_str bound_value;
+    const char *name;
+    psc_str bound;        /* ptr NULL: no bound label */
 };
+
+static bool bseries_same(const struct bseries_key *k, uint32_t id)
+{
+    const psc_sample *s = &k->b->bs[id];
+    if (k->b->bs_metric[id] != k->metric || s->name.ptr != k->name)
+        return false;
+    psc_str v = s->bound_text;
+    if (!k->bound.ptr || !v.ptr)
+        return !k->bound.ptr && !v.ptr;
+    return seq(v, k->bound);
+}
 
 static bool bseries_eq(void *ctx, uint32_t id)
 {
-    struct bseries_key *k = ctx;
-    const psc_sample *s = &k->b->bs[id];
-    if (k->b->bs_metric[id] != k->metric || !psc_str_eq(s->name, k->name))
-        return false;
-    if (!k->bound_name.ptr)
-        return true;
-    psc_str v = psc_labels_get(s->labels, s->nlabels, k->bound_name);
-    return v.ptr && psc_str_eq(v, k->bound_value);
+    return bseries_same(ctx, id);
+}
+
+/* Index samples [sidx_upto, nbs) in m->series_idx, the first of each
+ * series: a batch with the slots of later samples prefetched. Used when a
+ * lookup needs them (rarely: see add_sample) and once at the end. */
+static psc_status index_pending(builder *b)
+{
+    psc_hidx *h = &b->m->series_idx;
+    if (psc_hidx_reserve(h, h->count + (b->nbs - b->sidx_upto)))
+        return PSC_E_NOMEM;
+    for (size_t j = b->sidx_upto; j < b->nbs; j++) {
+        if (j + 8 < b->nbs)
+            psc_hidx_prefetch_tag(h, b->bs_tag[j + 8]);
+        if (b->bs_metric[j] == NONE)
+            continue;
+        struct bseries_key k = {b, b->bs_metric[j], b->bs[j].name.ptr, b->bs[j].bound_text};
+        bool inserted;
+        if (psc_hidx_find_or_insert_tag(h, b->bs_tag[j], bseries_eq, &k, (uint32_t)j, &inserted) ==
+            NONE)
+            return PSC_E_NOMEM;
+    }
+    b->sidx_upto = b->nbs;
+    return PSC_OK;
 }
 
 static psc_status copy_exemplar(builder *b, const psc_exemplar *x, const psc_exemplar **out)
@@ -490,6 +684,57 @@ static psc_status add_invalid_sample_diag(builder *b, const psc_entry *e)
                         psc_metric_type_name(f->type));
 }
 
+/* Hashes of the labels of entry e into b->nh / b->vh, reusing those of the
+ * previous sample where the same name or value repeats at the same position
+ * (the usual case: consecutive series differ in a label or two); the copies
+ * of such names and values are reused too (label_name, label_value).
+ * Returns true when every label but the bound one (index bi, SIZE_MAX for
+ * none, at the same index as before) repeats the previous entry's. */
+static bool hash_labels(builder *b, const psc_entry *e, size_t bi)
+{
+    const size_t n = e->nlabels;
+    const uint64_t seed = b->m->seed;
+    bool all = n == b->npl && bi == b->prev_bi;
+    for (size_t i = 0; i < n; i++) {
+        const psc_label *l = &e->labels[i];
+        if (i < b->npl && b->pn[i].ptr && seq(b->pn[i], l->name)) {
+            b->nh[i] = b->pnh[i];
+        } else {
+            all = false;
+            b->nh[i] = psc_hash_bytes(l->name.ptr, l->name.len, seed);
+            b->pn[i] = PSC_STR_NULL; /* interned when a copy is needed */
+            b->pnh[i] = b->nh[i];
+        }
+        if (i < b->npl && b->pv[i].ptr && seq(b->pv[i], l->value)) {
+            b->vh[i] = b->pvh[i];
+        } else {
+            all &= i == bi;
+            b->vh[i] = psc_hash_bytes(l->value.ptr, l->value.len, seed);
+            b->pv[i] = PSC_STR_NULL;
+            b->pvh[i] = b->vh[i];
+        }
+    }
+    return all;
+}
+
+/* The interned copy of label name i of the current entry (cached by
+ * position). */
+static psc_str label_name(builder *b, const psc_entry *e, size_t i)
+{
+    if (!b->pn[i].ptr)
+        b->pn[i] = intern(b, e->labels[i].name, b->nh[i]);
+    return b->pn[i];
+}
+
+/* A copy of label value i of the current entry, shared with the previous
+ * sample's when the value repeats at the same position. */
+static psc_str label_value(builder *b, const psc_entry *e, size_t i)
+{
+    if (!b->pv[i].ptr)
+        b->pv[i] = arena_copy(b, e->labels[i].value);
+    return b->pv[i];
+}
+
 static psc_status add_sample(builder *b, const psc_entry *e)
 {
     psc_model *m = b->m;
@@ -501,6 +746,8 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     b->cur = fid;
 
     const size_t n = e->nlabels;
+    if (n > UINT32_MAX)
+        return PSC_E_LIMIT;
     psc_str bound_name = PSC_STR_NULL;
     if (kind == PSC_SAMPLE_BUCKET)
         bound_name = (psc_str){"le", 2};
@@ -509,7 +756,7 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     size_t bi = SIZE_MAX;
     if (bound_name.ptr)
         for (size_t i = 0; i < n; i++)
-            if (psc_str_eq(e->labels[i].name, bound_name)) {
+            if (seq(e->labels[i].name, bound_name)) {
                 bi = i;
                 break;
             }
@@ -518,46 +765,70 @@ static psc_status add_sample(builder *b, const psc_entry *e)
         double v;
         if (psc_parse_double(e->labels[bi].value.ptr, e->labels[bi].value.len, &v) == PSC_OK)
             bound = v;
-    } else {
-        bound_name = PSC_STR_NULL;
     }
 
     if (psc_grow((void **)&b->ml, &b->cap_ml, n + 1, sizeof *b->ml) ||
         psc_grow((void **)&b->nh, &b->cap_nh, n + 1, sizeof *b->nh) ||
-        psc_grow((void **)&b->vh, &b->cap_vh, n + 1, sizeof *b->vh))
+        psc_grow((void **)&b->vh, &b->cap_vh, n + 1, sizeof *b->vh) ||
+        psc_grow((void **)&b->pn, &b->cap_pn, n + 1, sizeof *b->pn) ||
+        psc_grow((void **)&b->pv, &b->cap_pv, n + 1, sizeof *b->pv) ||
+        psc_grow((void **)&b->pnh, &b->cap_pnh, n + 1, sizeof *b->pnh) ||
+        psc_grow((void **)&b->pvh, &b->cap_pvh, n + 1, sizeof *b->pvh))
         return PSC_E_NOMEM;
+    const bool same_labels = hash_labels(b, e, bi);
+    const uint32_t prev_mid = b->prev_mid;
+    b->npl = n;
+    b->prev_bi = bi;
+    b->prev_mid = NONE; /* set again when this sample is added */
     uint64_t msum = 0, bpair = 0;
     size_t nml = 0;
     for (size_t i = 0; i < n; i++) {
-        const psc_label *l = &e->labels[i];
-        b->nh[i] = psc_hash_bytes(l->name.ptr, l->name.len, m->seed);
-        b->vh[i] = psc_hash_bytes(l->value.ptr, l->value.len, m->seed);
         uint64_t ph = pair_hash(b->nh[i], b->vh[i]);
         if (i == bi) {
             bpair = ph;
         } else {
             msum += ph;
-            b->ml[nml++] = *l;
+            b->ml[nml++] = e->labels[i];
         }
     }
+    /* the sample name, interned: the previous sample's usually */
+    psc_str name;
+    uint64_t nameh;
+    if (b->nbs && seq(b->bs[b->nbs - 1].name, e->name)) {
+        name = b->bs[b->nbs - 1].name;
+        nameh = b->last_nameh;
+    } else {
+        nameh = psc_hash_bytes(e->name.ptr, e->name.len, m->seed);
+        name = intern(b, e->name, nameh);
+        if (!name.ptr)
+            return PSC_E_NOMEM;
+    }
+    const uint32_t stag = psc_hidx_tag(psc_hash_mix(nameh, msum + bpair));
 
-    /* the metric: usually the previous sample's */
+    /* the metric: usually the previous sample's; else found or created
+     * with one probe of the index */
     uint64_t mh = psc_hash_mix(msum, (uint64_t)fid + 1);
     struct metric_key mk = {b, fid, mh, b->ml, nml, 0};
     uint32_t mid = b->fam_last[fid];
-    if (mid == NONE || !metric_eq(&mk, mid)) {
+    bool new_metric = false;
+    if (same_labels && prev_mid != NONE && b->bm_family[prev_mid] == fid) {
+        /* the labels of the previous sample of this family: its metric */
+        mid = prev_mid;
+    } else if (mid == NONE || !metric_eq(&mk, mid)) {
         if (mk.err)
             return PSC_E_NOMEM;
-        mid = psc_hidx_find(&b->metric_idx, mh, metric_eq, &mk);
-        if (mk.err)
-            return PSC_E_NOMEM;
-    }
-    bool new_metric = mid == NONE;
-    if (new_metric) {
         if (b->nbm >= NONE - 1 || psc_grow((void **)&b->bm, &b->cap_bm, b->nbm + 1, sizeof *b->bm) ||
             psc_grow((void **)&b->bm_family, &b->cap_bm_family, b->nbm + 1, sizeof *b->bm_family) ||
-            psc_grow((void **)&b->bm_hash, &b->cap_bm_hash, b->nbm + 1, sizeof *b->bm_hash))
+            psc_grow((void **)&b->bm_hash, &b->cap_bm_hash, b->nbm + 1, sizeof *b->bm_hash) ||
+            psc_grow((void **)&b->bm_first, &b->cap_bm_first, b->nbm + 1, sizeof *b->bm_first) ||
+            psc_grow((void **)&b->bm_last, &b->cap_bm_last, b->nbm + 1, sizeof *b->bm_last))
             return PSC_E_NOMEM;
+        mid = psc_hidx_find_or_insert(&b->metric_idx, mh, metric_eq, &mk, (uint32_t)b->nbm,
+                                      &new_metric);
+        if (mk.err || mid == NONE)
+            return PSC_E_NOMEM;
+    }
+    if (new_metric) {
         psc_label *ls = NULL;
         if (nml) {
             ls = psc_arena_alloc(&m->arena, nml * sizeof *ls);
@@ -567,98 +838,111 @@ static psc_status add_sample(builder *b, const psc_entry *e)
         for (size_t i = 0, j = 0; i < n; i++) {
             if (i == bi)
                 continue;
-            ls[j].name = intern(b, e->labels[i].name, b->nh[i]);
-            ls[j].value = arena_copy(b, e->labels[i].value);
+            ls[j].name = label_name(b, e, i);
+            ls[j].value = label_value(b, e, i);
             if (!ls[j].name.ptr || !ls[j].value.ptr)
                 return PSC_E_NOMEM;
             j++;
         }
-        mid = (uint32_t)b->nbm;
-        if (psc_hidx_insert(&b->metric_idx, mh, mid))
-            return PSC_E_NOMEM;
         b->bm[mid] = (psc_metric){ls, nml, NULL, 0, e->line};
         b->bm_family[mid] = fid;
         b->bm_hash[mid] = mh;
+        b->bm_first[mid] = (uint32_t)b->nbs;
         b->nbm++;
         m->families[fid].nmetrics++;
     }
     b->fam_last[fid] = mid;
     psc_metric *bm = &b->bm[mid];
 
-    /* duplicate series: the first is kept (BAD-INPUTS D8); repeated points
-     * of one series that all carry timestamps are all kept */
-    uint64_t nameh = psc_hash_bytes(e->name.ptr, e->name.len, m->seed);
-    uint64_t sh = psc_hash_mix(nameh, msum + bpair);
-    struct bseries_key sk = {b, e->name, mid, bound_name,
-                             bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL};
-    /* a series of a metric created just now cannot exist yet */
-    uint32_t dup = new_metric ? NONE : psc_hidx_find(&m->series_idx, sh, bseries_eq, &sk);
-    if (dup != NONE && !(b->bs[dup].has_timestamp && e->has_timestamp)) {
-        /* The validator reports duplicates within one group of a family
-         * (such lines never get here); one across the groups of an
-         * interleaved family is reported here, so that nothing is dropped
-         * without a word (BAD-INPUTS D8). */
+    /* Duplicate series: the first is kept (BAD-INPUTS D8); repeated points
+     * of one series that all carry timestamps are all kept. A series of a
+     * metric created just now cannot exist yet. When the metric's samples
+     * so far are the last few of the build, they are compared directly;
+     * else the series index is brought up to date and asked. (The
+     * validator reports duplicates within one group of a family, and such
+     * lines never get here; one across the groups of an interleaved family
+     * is reported here, so that nothing is dropped without a word.) */
+    uint32_t dup = NONE;
+    if (!new_metric) {
+        struct bseries_key sk = {b, mid, name.ptr,
+                                 bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL};
+        uint32_t first = b->bm_first[mid];
+        if (b->bm_last[mid] == b->nbs - 1 && b->nbs - first == bm->nsamples && bm->nsamples <= 64) {
+            for (uint32_t j = first; j < b->nbs; j++)
+                if (bseries_same(&sk, j)) {
+                    dup = j;
+                    break;
+                }
+        } else {
+            if ((st = index_pending(b)) != PSC_OK)
+                return st;
+            dup = psc_hidx_find_tag(&m->series_idx, stag, bseries_eq, &sk);
+        }
+    }
+    if (dup != NONE && !(b->bs[dup].has_timestamp && e->has_timestamp))
         return psc_diag_add(b->diags, PSC_SEV_ERROR, psc_code_name(PSC_C_DUPLICATE_SERIES), e->name,
                             e->offset + (e->name_column ? e->name_column - 1 : 0), e->line,
                             e->name_column ? e->name_column : 1,
                             "duplicate series: the same name and labels as line %llu, in an earlier "
                             "group of this family; the first is kept",
                             (unsigned long long)b->bs[dup].line);
-    }
 
     if (b->nbs >= NONE - 1 || psc_grow((void **)&b->bs, &b->cap_bs, b->nbs + 1, sizeof *b->bs) ||
-        psc_grow((void **)&b->bs_metric, &b->cap_bs_metric, b->nbs + 1, sizeof *b->bs_metric))
+        psc_grow((void **)&b->bs_metric, &b->cap_bs_metric, b->nbs + 1, sizeof *b->bs_metric) ||
+        psc_grow((void **)&b->bs_tag, &b->cap_bs_tag, b->nbs + 1, sizeof *b->bs_tag))
         return PSC_E_NOMEM;
-    psc_sample s;
-    memset(&s, 0, sizeof s);
-    s.name = intern(b, e->name, nameh);
-    if (!s.name.ptr)
-        return PSC_E_NOMEM;
-    s.kind = kind;
-    s.nlabels = n;
-    /* share the metric's label array when the sample has the same labels
-     * in the same order (every sample without a bound label, usually) */
-    bool same = bi == SIZE_MAX && n == bm->nlabels;
-    for (size_t i = 0; same && i < n; i++)
-        same = psc_str_eq(bm->labels[i].name, e->labels[i].name);
+    psc_sample *s = &b->bs[b->nbs];
+    memset(s, 0, sizeof *s);
+    s->name = name;
+    s->kind = (uint8_t)kind;
+    s->nlabels = (uint32_t)nml;
+    if (bi != SIZE_MAX) {
+        s->bound_text = intern(b, e->labels[bi].value, b->vh[bi]);
+        if (!s->bound_text.ptr)
+            return PSC_E_NOMEM;
+    }
+    /* share the metric's label array when the sample's other labels come
+     * in the same order (nearly always: every bucket of a histogram, every
+     * quantile of a summary, and the _sum and _count of both) */
+    bool same = nml == bm->nlabels;
+    for (size_t i = 0; same && i < nml; i++)
+        same = seq(bm->labels[i].name, b->ml[i].name);
     if (same) {
-        s.labels = bm->labels;
-    } else if (n) {
-        psc_label *ls = psc_arena_alloc(&m->arena, n * sizeof *ls);
+        s->labels = bm->labels;
+    } else if (nml) {
+        psc_label *ls = psc_arena_alloc(&m->arena, nml * sizeof *ls);
         if (!ls)
             return PSC_E_NOMEM;
-        for (size_t i = 0, j = 0; i < n; i++) {
-            const psc_label *l = &e->labels[i];
-            ls[i].name = intern(b, l->name, b->nh[i]);
+        for (size_t i = 0, k = 0; i < n; i++) {
             if (i == bi)
-                ls[i].value = intern(b, l->value, b->vh[i]);
-            else if (j < bm->nlabels && psc_str_eq(bm->labels[j].name, l->name))
-                ls[i].value = bm->labels[j++].value;
-            else
-                ls[i].value = arena_copy(b, l->value);
-            if (!ls[i].name.ptr || !ls[i].value.ptr)
+                continue;
+            ls[k].name = label_name(b, e, i);
+            ls[k].value = label_value(b, e, i);
+            if (!ls[k].name.ptr || !ls[k].value.ptr)
                 return PSC_E_NOMEM;
+            k++;
         }
-        s.labels = ls;
+        s->labels = ls;
     }
-    s.value = e->value;
-    s.bound = bound;
-    s.has_timestamp = e->has_timestamp;
+    s->value = e->value;
+    s->bound = bound;
+    s->has_timestamp = e->has_timestamp;
     if (e->has_timestamp) {
-        s.timestamp = e->timestamp;
-        s.timestamp_ms = e->timestamp_ms;
+        s->timestamp = e->timestamp;
+        s->timestamp_ms = e->timestamp_ms;
         /* exact: a whole number of milliseconds, i.e. the decimal text of
          * timestamp_ms / 1000 parses back to the same double */
-        s.timestamp_ms_exact = e->timestamp_ms_exact &&
-                               (double)e->timestamp_ms / 1000.0 == e->timestamp;
+        s->timestamp_ms_exact = e->timestamp_ms_exact &&
+                                (double)e->timestamp_ms / 1000.0 == e->timestamp;
     }
-    if (e->has_exemplar && (st = copy_exemplar(b, &e->exemplar, &s.exemplar)) != PSC_OK)
+    if (e->has_exemplar && (st = copy_exemplar(b, &e->exemplar, &s->exemplar)) != PSC_OK)
         return st;
-    s.line = e->line;
-    if (dup == NONE && psc_hidx_insert(&m->series_idx, sh, (uint32_t)b->nbs))
-        return PSC_E_NOMEM;
-    b->bs[b->nbs] = s;
+    s->line = e->line;
     b->bs_metric[b->nbs] = mid;
+    b->bs_tag[b->nbs] = stag;
+    b->bm_last[mid] = (uint32_t)b->nbs;
+    b->last_nameh = nameh;
+    b->prev_mid = mid;
     b->nbs++;
     bm->nsamples++;
     m->families[fid].nseries++;
@@ -725,27 +1009,6 @@ static long drop_error_lines(builder *b, const psc_diag_list *dl, size_t from)
     return removed;
 }
 
-/* Index the series of the final sample array from scratch (after samples
- * were removed): the first sample of each series is indexed. */
-static psc_status reindex_series(psc_model *m)
-{
-    psc_hidx_release(&m->series_idx);
-    psc_hidx_init(&m->series_idx);
-    for (size_t j = 0; j < m->nsamples; j++) {
-        const psc_sample *s = &m->samples[j];
-        uint64_t sum = 0;
-        for (size_t i = 0; i < s->nlabels; i++)
-            sum += pair_hash(psc_hash_bytes(s->labels[i].name.ptr, s->labels[i].name.len, m->seed),
-                             psc_hash_bytes(s->labels[i].value.ptr, s->labels[i].value.len, m->seed));
-        uint64_t h = psc_hash_mix(psc_hash_bytes(s->name.ptr, s->name.len, m->seed), sum);
-        struct series_key k = {m, s->name, s->labels, s->nlabels};
-        if (psc_hidx_find(&m->series_idx, h, series_eq, &k) == NONE &&
-            psc_hidx_insert(&m->series_idx, h, (uint32_t)j))
-            return PSC_E_NOMEM;
-    }
-    return PSC_OK;
-}
-
 /* Group metrics by family and samples by metric (stable counting sorts),
  * and fix the series index to the new sample positions. */
 static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from)
@@ -757,9 +1020,17 @@ static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from
     psc_hidx_release(&b->intern_idx);
     psc_free(b->interned);
     b->interned = NULL;
+    psc_free(b->bm_first);
+    psc_free(b->bm_last);
+    b->bm_first = b->bm_last = NULL;
     long removed = drop_error_lines(b, dl, diag_from);
     if (removed < 0)
         return PSC_E_NOMEM;
+    /* the build's series index refers to build positions: the final one
+     * is made when first needed (psc_model_find_series) */
+    psc_hidx_release(&m->series_idx);
+    psc_free(b->bs_tag);
+    b->bs_tag = NULL;
     size_t nf = m->nfamilies, nm = b->nbm, ns = b->nbs;
     psc_status st = PSC_E_NOMEM;
     uint32_t *mpos = psc_malloc((nm ? nm : 1) * sizeof *mpos);
@@ -826,17 +1097,9 @@ static psc_status finalize(builder *b, const psc_diag_list *dl, size_t diag_from
                 m->samples[spos[j]] = b->bs[j];
         psc_free(b->bs);
         b->bs = NULL;
-        if (removed == 0) {
-            psc_hidx *h = &m->series_idx;
-            for (size_t k = 0; k < h->cap; k++)
-                if (h->hashes[k])
-                    h->ids[k] = spos[h->ids[k]];
-        }
     }
     m->nsamples = ns_final;
     m->nmetrics = nm_final;
-    if (removed > 0 && reindex_series(m) != PSC_OK)
-        goto out;
     acc = 0;
     for (size_t i = 0; i < nm_final; i++) {
         m->metrics[i].samples = m->metrics[i].nsamples ? m->samples + acc : NULL;
@@ -867,6 +1130,13 @@ static void builder_release(builder *b)
     psc_free(b->bm_hash);
     psc_free(b->bs);
     psc_free(b->bs_metric);
+    psc_free(b->bs_tag);
+    psc_free(b->bm_first);
+    psc_free(b->bm_last);
+    psc_free(b->pn);
+    psc_free(b->pv);
+    psc_free(b->pnh);
+    psc_free(b->pvh);
     psc_hidx_release(&b->metric_idx);
     psc_hidx_release(&b->intern_idx);
     psc_free(b->interned);
@@ -888,6 +1158,7 @@ void psc_model_free(psc_model *m)
     psc_free(m->samples);
     psc_hidx_release(&m->family_idx);
     psc_hidx_release(&m->series_idx);
+    pthread_mutex_destroy(&m->series_lock);
     psc_free(m);
 }
 
@@ -945,6 +1216,11 @@ psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *op
     psc_model *m = psc_calloc(1, sizeof *m);
     if (!m)
         goto fail;
+    if (pthread_mutex_init(&m->series_lock, NULL) != 0) {
+        psc_free(m);
+        m = NULL;
+        goto fail;
+    }
     psc_arena_init(&m->arena);
     psc_hidx_init(&m->family_idx);
     psc_hidx_init(&m->series_idx);
@@ -952,6 +1228,8 @@ psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *op
     b.m = m;
     b.diags = dl;
     b.cur = NONE;
+    b.prev_mid = NONE;
+    b.prev_bi = SIZE_MAX;
     psc_hidx_init(&b.metric_idx);
     psc_hidx_init(&b.intern_idx);
 
@@ -966,10 +1244,9 @@ psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *op
     if (!v)
         goto fail;
 
+    psc_entry e;
+    psc_error err; /* set by the parser when it reports an error */
     for (;;) {
-        psc_entry e;
-        psc_error err;
-        psc_error_clear(&err);
         psc_status ps = psc_parser_next(p, &e, &err);
         if (ps == PSC_DONE)
             break;

@@ -171,14 +171,10 @@ static psc_metric_type om_type(const psc_model *m, const psc_family *f)
     return f->type;
 }
 
-/* The bound label (le of a bucket, quantile of a summary quantile) of s. */
-static bool is_bound_label(const psc_sample *s, const psc_label *l)
+/* Does s print braces: labels or a bound label? */
+static bool has_labels(const psc_sample *s)
 {
-    if (s->kind == PSC_SAMPLE_BUCKET)
-        return l->name.len == 2 && memcmp(l->name.ptr, "le", 2) == 0 && !isnan(s->bound);
-    if (s->kind == PSC_SAMPLE_QUANTILE)
-        return l->name.len == 8 && memcmp(l->name.ptr, "quantile", 8) == 0 && !isnan(s->bound);
-    return false;
+    return s->nlabels > 0 || s->bound_text.ptr != NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -435,26 +431,41 @@ static void put_meta_name(wout *w, psc_str base, const char *suffix)
     }
 }
 
+static void put_label_name(wout *w, psc_str name)
+{
+    if (legacy_label_name(name))
+        wo_put(w, name.ptr, name.len);
+    else
+        put_quoted(w, name);
+}
+
+/* The labels of s, its bound label (le, quantile) last: its value as the
+ * canonical number when it parsed as one, else as written. */
 static void put_labels(wout *w, const psc_sample *s, bool om, bool first)
 {
     for (size_t i = 0; i < s->nlabels; i++) {
         const psc_label *l = &s->labels[i];
         if (!first || i > 0)
             wo_putc(w, ',');
-        if (legacy_label_name(l->name))
-            wo_put(w, l->name.ptr, l->name.len);
-        else
-            put_quoted(w, l->name);
+        put_label_name(w, l->name);
         wo_putc(w, '=');
-        if (is_bound_label(s, l)) {
-            char b[PSC_NUM_MAX];
-            size_t n = om ? psc_format_double_om(s->bound, b) : psc_format_double(s->bound, b);
-            wo_putc(w, '"');
-            wo_put(w, b, n);
-            wo_putc(w, '"');
-        } else {
-            put_quoted(w, l->value);
-        }
+        put_quoted(w, l->value);
+    }
+    psc_label bl = psc_sample_bound_label(s);
+    if (!bl.name.ptr)
+        return;
+    if (!first || s->nlabels > 0)
+        wo_putc(w, ',');
+    put_label_name(w, bl.name);
+    wo_putc(w, '=');
+    if (!isnan(s->bound)) {
+        char b[PSC_NUM_MAX];
+        size_t n = om ? psc_format_double_om(s->bound, b) : psc_format_double(s->bound, b);
+        wo_putc(w, '"');
+        wo_put(w, b, n);
+        wo_putc(w, '"');
+    } else {
+        put_quoted(w, bl.value);
     }
 }
 
@@ -466,7 +477,7 @@ static void text_sample(wout *w, const psc_sample *s)
     char b[PSC_NUM_MAX];
     if (legacy_metric_name(s->name)) {
         wo_put(w, s->name.ptr, s->name.len);
-        if (s->nlabels) {
+        if (has_labels(s)) {
             wo_putc(w, '{');
             put_labels(w, s, false, true);
             wo_putc(w, '}');
@@ -501,7 +512,16 @@ static psc_status text_check_points(const psc_model *m, psc_error *err)
                 continue;
             for (size_t k = 0; k < mt->nsamples; k++) {
                 const psc_sample *s = &mt->samples[k];
-                const psc_sample *first = psc_model_find_series(m, s->name, s->labels, s->nlabels, NULL);
+                psc_label one[16], *full = one;
+                size_t n = psc_sample_labels(s, one, 16);
+                if (n > 16) {
+                    if (!(full = psc_malloc(n * sizeof *full)))
+                        return PSC_E_NOMEM;
+                    psc_sample_labels(s, full, n);
+                }
+                const psc_sample *first = psc_model_find_series(m, s->name, full, n, NULL);
+                if (full != one)
+                    psc_free(full);
                 if (first && first != s) {
                     char a[128];
                     return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
@@ -893,7 +913,7 @@ static void om_sample(wout *w, const psc_model *m, const psc_family *f, const ps
     } else {
         wo_put(w, s->name.ptr, s->name.len);
     }
-    if (s->nlabels) {
+    if (has_labels(s)) {
         wo_putc(w, '{');
         put_labels(w, s, true, true);
         wo_putc(w, '}');

@@ -126,16 +126,22 @@ static int lab_cmp(const void *x, const void *y)
     return a->name.len < b->name.len ? -1 : a->name.len > b->name.len;
 }
 
-/* "labels":{...}, sorted by name; nothing when there are no labels.
+/* "labels":{...}, sorted by name; nothing when there are no labels. With
+ * bound_of, the labels of that sample, its bound label included.
  * Returns false when out of memory. */
 static bool jlabels(jctx *c, const psc_label *labels, size_t n, const psc_sample *bound_of,
                     bool *first)
 {
     size_t k = 0;
-    if (psc_grow((void **)&c->lab, &c->cap_lab, n ? n : 1, sizeof *c->lab))
+    psc_label bl = {PSC_STR_NULL, PSC_STR_NULL};
+    if (bound_of)
+        bl = psc_sample_bound_label(bound_of);
+    if (psc_grow((void **)&c->lab, &c->cap_lab, n + 1, sizeof *c->lab))
         return false;
     for (size_t i = 0; i < n; i++)
         c->lab[k++] = &labels[i];
+    if (bl.name.ptr)
+        c->lab[k++] = &bl;
     if (k == 0)
         return true;
     if (k > 1)

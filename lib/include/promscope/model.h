@@ -21,22 +21,32 @@
 extern "C" {
 #endif
 
-/** One exposition line. Strings are NUL-terminated copies owned by the model. */
+/** One exposition line. Strings are NUL-terminated copies owned by the model.
+ *
+ * The labels of a bucket (`le`) or quantile (`quantile`) sample are split:
+ * `labels` holds the others, the same array as its metric's whenever their
+ * order agrees (so a histogram's buckets do not each carry a copy), and the
+ * bound label's value is in `bound_text`. psc_sample_labels() gives the
+ * full label set. Fields are ordered so that the struct is 96 bytes on
+ * LP64 (a model holds one per sample line). */
 typedef struct psc_sample {
     psc_str name;               /**< full sample name, e.g. "http_requests_bucket" */
-    psc_sample_kind kind;
-    const psc_label *labels;    /**< all labels including le/quantile, input order */
-    size_t nlabels;
+    const psc_label *labels;    /**< labels except the bound label, input order */
+    psc_str bound_text;         /**< kind BUCKET: the `le` label value as written;
+                                     QUANTILE: the `quantile` value; else, or when
+                                     the label is absent, a NULL slice (ptr NULL) */
+    const psc_exemplar *exemplar; /**< NULL when the line has none */
     double value;
     double bound;               /**< kind BUCKET: le; QUANTILE: quantile; else NaN */
-    bool has_timestamp;
-    double timestamp;           /**< seconds since the Unix epoch */
+    double timestamp;           /**< seconds since the Unix epoch (has_timestamp) */
     int64_t timestamp_ms;       /**< milliseconds; exact for text formats */
+    uint64_t line;              /**< 1-based input line */
+    uint32_t nlabels;           /**< entries of `labels` (the bound label not counted) */
+    uint8_t kind;               /**< a psc_sample_kind */
+    bool has_timestamp;
     bool timestamp_ms_exact;    /**< timestamp is a whole number of milliseconds: the
                                      text of timestamp_ms / 1000 reads back as `timestamp`
                                      (always for text formats; false beyond int64) */
-    const psc_exemplar *exemplar; /**< NULL when the line has none */
-    uint64_t line;              /**< 1-based input line */
 } psc_sample;
 
 /** One label set of a family (labels exclude `le` of buckets and `quantile`). */
@@ -129,6 +139,21 @@ PSC_API const psc_sample *psc_model_find_series(const psc_model *m, psc_str name
 /** Total number of samples in the model: one per series, plus the further
  * timestamped points of OpenMetrics series. */
 PSC_API size_t psc_model_series_count(const psc_model *m);
+
+/**
+ * The full label set of sample @p s, as the exposition line had it: its
+ * `labels`, then the bound label (`le` or `quantile`) when it has one.
+ * Writes at most @p cap labels to @p out (which may be NULL when @p cap is
+ * 0); the strings are the model's (valid until psc_model_free()).
+ * @return the number of labels of the full set (s->nlabels or one more);
+ *         when it exceeds @p cap only the first @p cap were written.
+ */
+PSC_API size_t psc_sample_labels(const psc_sample *s, psc_label *out, size_t cap);
+
+/** The bound label of @p s (`le` of a bucket, `quantile` of a quantile
+ * sample, value as written); name and value are NULL slices when it has
+ * none. */
+PSC_API psc_label psc_sample_bound_label(const psc_sample *s);
 
 /** Value of label @p name in @p labels (a linear scan of the @p n labels),
  * or a NULL slice (ptr NULL) when absent. */
