@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+"""Results of bench/run: medians, ratios, the issue's targets; markdown and JSON.
+
+    report.py render --out-dir DIR --json FILE
+        reads DIR/rows.jsonl (one line per measured command, every
+        repetition), DIR/micro-text.json and DIR/micro-om.json (bench/micro),
+        DIR/meta.json and DIR/buildoptions.json; prints the markdown tables on
+        stdout and writes FILE. Exit 1 when a row is FAILED.
+    report.py check FILE
+        the CI check of a --smoke run: every expected row is present, none is
+        FAILED and each has a finite positive time, MB/s and series/s (and a
+        peak memory); the generator, the library's parser and the Python
+        parsers agree on the number of samples. Timings are never asserted.
+
+Python standard library only. 1 MB = 10^6 bytes; memory in MiB (2^20 bytes).
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+
+MICRO_STAGES = [
+    ("parse", "parser only (psc_parser_next)"),
+    ("validate", "parser + validator (psc_validate_buffer)"),
+    ("model", "model building (psc_model_parse)"),
+    ("write-text", "text writer, model to a null sink"),
+    ("write-openmetrics", "OpenMetrics writer, model to a null sink"),
+    ("write-json", "JSON writer, model to a null sink"),
+    ("lint-rules", "lint rules on a built model (psc_lint_model)"),
+    ("lint", "lint from bytes (psc_lint_buffer)"),
+    ("cardinality", "cardinality with labels (psc_card_add)"),
+]
+
+# Row ids every run has (peers only when installed; scaling only without --smoke).
+REQUIRED = (["validate.text.file", "validate.text.pipe", "validate.om.file", "validate.om.pipe",
+             "convert.openmetrics", "convert.text", "convert.json", "lint", "cardinality",
+             "onefamily.validate", "onefamily.lint", "onefamily.cardinality", "onefamily.convert",
+             "scrape.curl.0", "scrape.promscope.0", "scrape.curl.20", "scrape.promscope.20"]
+            + [f"micro.{f}.{s}" for f in ("text", "om") for s, _ in MICRO_STAGES])
+
+MIB = 1024 * 1024
+
+
+def load_json(path, default=None):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def finite(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def cli_row(raw):
+    """Medians of one measured command; numbers only when every run succeeded."""
+    runs = raw["runs"]
+    row = {k: raw[k] for k in ("id", "group", "title", "bytes", "series", "peer", "note", "command")}
+    row["kind"] = "command"
+    row["runs"] = runs
+    bad = [r["exit"] for r in runs if r["exit"] not in raw["expect"]]
+    if not runs:
+        row["failed"] = "not run"
+    elif bad:
+        row["failed"] = f"exit status {bad[0]} (expected {', '.join(map(str, raw['expect']))})"
+    elif any(r["rss_kib"] is None for r in runs):
+        row["failed"] = "no GNU time record"
+    if row.get("failed"):
+        row["status"] = "FAILED"
+        return row
+    row["status"] = "ok"
+    t = statistics.median(r["wall_s"] for r in runs)
+    row["median_s"] = t
+    row["min_s"] = min(r["wall_s"] for r in runs)
+    row["mb_s"] = raw["bytes"] / 1e6 / t if t > 0 else None
+    row["series_s"] = raw["series"] / t if t > 0 else None
+    row["peak_rss_mib"] = max(r["rss_kib"] for r in runs) / 1024
+    row["cpu_s"] = statistics.median(r["user_s"] + r["sys_s"] for r in runs)
+    return row
+
+
+def micro_rows(path, tag, fmt_name):
+    data = load_json(path)
+    rows = []
+    for name, what in MICRO_STAGES:
+        row = {"id": f"micro.{tag}.{name}", "group": "library", "kind": "micro",
+               "title": f"{what}, {fmt_name}", "peer": "", "note": ""}
+        if data is None:
+            row.update(status="FAILED", failed=f"{os.path.basename(path)} missing (bench/micro failed)")
+            rows.append(row)
+            continue
+        stage = next((s for s in data["stages"] if s["name"] == name), None)
+        row["bytes"] = data["bytes"]
+        row["series"] = data["samples"]
+        if stage is None or stage.get("failed"):
+            row.update(status="FAILED", failed=(stage or {}).get("failed", "stage missing"))
+            rows.append(row)
+            continue
+        t = stage["median_s"]
+        row.update(status="ok", runs=stage["seconds"], median_s=t, min_s=min(stage["seconds"]),
+                   mb_s=data["bytes"] / 1e6 / t if t > 0 else None,
+                   series_s=data["samples"] / t if t > 0 else None,
+                   allocs=stage["allocs"],
+                   allocs_per_sample=stage["allocs"] / data["samples"] if data["samples"] else None,
+                   heap_peak_mib=stage["peak_bytes"] / MIB, heap_kept_mib=stage["kept_bytes"] / MIB,
+                   out_bytes=stage["out_bytes"])
+        if name == "model":
+            row["model_bytes"] = data["model_bytes"]
+            row["model_peak_bytes"] = data["model_peak_bytes"]
+            row["model_peak_ratio"] = data["model_peak_bytes"] / data["bytes"]
+            row["model_kept_ratio"] = data["model_bytes"] / data["bytes"]
+        rows.append(row)
+    return rows
+
+
+def fmt(x, spec=".1f", none="–"):
+    return none if x is None else format(x, spec)
+
+
+def fmt_rate(x):
+    if x is None:
+        return "–"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.0f} k"
+    return f"{x:.0f}"
+
+
+def fmt_mb(b):
+    return f"{b / 1e6:.1f} MB" if b >= 1e6 else f"{b / 1e3:.0f} kB"
+
+
+class Report:
+    def __init__(self, out_dir):
+        self.meta = load_json(os.path.join(out_dir, "meta.json"), {})
+        opts = load_json(os.path.join(out_dir, "buildoptions.json"), [])
+        self.build = {o["name"]: o["value"] for o in opts
+                      if o.get("name") in ("buildtype", "optimization", "debug", "b_ndebug", "b_sanitize", "b_lto")}
+        self.rows = []
+        with open(os.path.join(out_dir, "rows.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    self.rows.append(cli_row(json.loads(line)))
+        self.rows += micro_rows(os.path.join(out_dir, "micro-text.json"), "text", "text")
+        self.rows += micro_rows(os.path.join(out_dir, "micro-om.json"), "om", "OpenMetrics")
+        self.by_id = {r["id"]: r for r in self.rows}
+        self.cross_check()
+        self.ratios()
+        self.scaling = self.scaling_table()
+        self.scrape = self.scrape_table()
+        self.targets = self.target_table()
+
+    def get(self, rid):
+        r = self.by_id.get(rid)
+        return r if r and r["status"] == "ok" else None
+
+    def cross_check(self):
+        """The generator, our parser and the peers must agree on the samples."""
+        for tag, cli in (("text", "validate.text.file"), ("om", "validate.om.file")):
+            want = self.by_id.get(cli, {}).get("series")
+            for name, _ in MICRO_STAGES:
+                r = self.by_id.get(f"micro.{tag}.{name}")
+                if r and r["status"] == "ok" and want is not None and r["series"] != want:
+                    r.update(status="FAILED",
+                             failed=f"the parser saw {r['series']} samples, the generator wrote {want}")
+
+    def ratios(self):
+        """promscope / peer: speed (MB/s ours over theirs) and peak memory."""
+        for r in self.rows:
+            peer = self.get(r.get("peer") or "")
+            if r["status"] != "ok" or not peer:
+                continue
+            r["vs"] = peer["id"]
+            r["speedup"] = r["mb_s"] / peer["mb_s"] if peer["mb_s"] else None
+            r["time_ratio"] = peer["median_s"] / r["median_s"] if r["median_s"] else None
+            if r.get("peak_rss_mib") and peer.get("peak_rss_mib"):
+                r["rss_ratio"] = r["peak_rss_mib"] / peer["peak_rss_mib"]
+
+    def s_per_mb(self, rid):
+        r = self.get(rid)
+        return r["median_s"] / (r["bytes"] / 1e6) if r else None
+
+    def scaling_table(self):
+        out = []
+        mb = self.meta.get("inputs", {}).get("text_mb", 100)
+        for cmd, main_id, one_id in (("validate", "validate.text.file", "onefamily.validate"),
+                                     ("convert --to openmetrics", "convert.openmetrics", "onefamily.convert"),
+                                     ("lint", "lint", "onefamily.lint"),
+                                     ("cardinality --by-label", "cardinality", "onefamily.cardinality")):
+            key = cmd.split()[0]
+            s10 = self.s_per_mb(f"scale.{key}.10")
+            s100 = self.s_per_mb(main_id)
+            s1000 = self.s_per_mb(f"scale.{key}.1000")
+            sone = self.s_per_mb(one_id)
+            ent = {"command": cmd, "main_mb": mb, "s_per_mb": {"10": s10, str(mb): s100, "1000": s1000,
+                                                                "one_family": sone}}
+            ent["ratio_main_over_10"] = s100 / s10 if s10 and s100 else None
+            ent["ratio_1000_over_main"] = s1000 / s100 if s1000 and s100 else None
+            ent["ratio_one_family_over_main"] = sone / s100 if sone and s100 else None
+            out.append(ent)
+        return out
+
+    def scrape_table(self):
+        out = []
+        n = self.meta.get("scrape", {}).get("targets", 200)
+        for d in ("0", str(self.meta.get("scrape", {}).get("delay_ms", 20))):
+            ours, curl = self.get(f"scrape.promscope.{d}"), self.get(f"scrape.curl.{d}")
+            ent = {"delay_ms": int(d), "targets": n,
+                   "promscope_s": ours and ours["median_s"], "curl_s": curl and curl["median_s"]}
+            if ours and curl:
+                ent["overhead_per_target_ms"] = (ours["median_s"] - curl["median_s"]) / n * 1000
+                ent["ratio"] = ours["median_s"] / curl["median_s"]
+            if ours:
+                ent["cpu_per_target_ms"] = ours["cpu_s"] / n * 1000
+            if curl:
+                ent["curl_cpu_per_target_ms"] = curl["cpu_s"] / n * 1000
+            out.append(ent)
+        return out
+
+    def target_table(self):
+        t = []
+
+        def add(name, value, unit, ok, need):
+            t.append({"target": name, "measured": value, "unit": unit, "need": need,
+                      "pass": None if value is None else bool(ok(value))})
+
+        def val(rid, key):
+            r = self.get(rid)
+            return r.get(key) if r else None
+
+        add("validate text >= 1 GB/s", val("validate.text.file", "mb_s"), "MB/s", lambda v: v >= 1000, ">= 1000")
+        add("validate text >= 30x promtool", val("validate.text.file", "speedup"), "x", lambda v: v >= 30, ">= 30")
+        for tag, peer, cli in (("text", "python.text", "validate.text.file"),
+                               ("OpenMetrics", "python.om", "validate.om.file")):
+            ours, theirs = self.get(cli), self.get(peer)
+            v = ours["mb_s"] / theirs["mb_s"] if ours and theirs else None
+            add(f"validate {tag} >= 30x Python prometheus_client", v, "x", lambda x: x >= 30, ">= 30")
+        tx, omr = val("validate.text.file", "mb_s"), val("validate.om.file", "mb_s")
+        add("validate OpenMetrics within 20% of text (MB/s ratio)", omr / tx if tx and omr else None, "x",
+            lambda v: v >= 0.8, ">= 0.8")
+        rss = val("pipe1g.validate", "peak_rss_mib")
+        add("validate 1 GB from a pipe: peak RSS < 32 MiB", rss, "MiB", lambda v: v < 32, "< 32")
+        add("model building >= 400 MB/s (in-process, text)", val("micro.text.model", "mb_s"), "MB/s",
+            lambda v: v >= 400, ">= 400")
+        add("model building peak heap <= 1.5x input", val("micro.text.model", "model_peak_ratio"), "x",
+            lambda v: v <= 1.5, "<= 1.5")
+        for cmd in ("lint", "cardinality"):
+            add(f"{cmd} >= 10x faster than promtool", val(cmd, "time_ratio"), "x", lambda v: v >= 10, ">= 10")
+            add(f"{cmd} peak RSS < 1/4 of promtool's", val(cmd, "rss_ratio"), "x", lambda v: v < 0.25, "< 0.25")
+        for to in ("openmetrics", "text", "json"):
+            add(f"convert --to {to} >= 300 MB/s", val(f"convert.{to}", "mb_s"), "MB/s", lambda v: v >= 300, ">= 300")
+        for ent in self.scaling:
+            for key, label in (("ratio_main_over_10", f"{ent['main_mb']} MB / 10 MB"),
+                               ("ratio_1000_over_main", f"1 GB / {ent['main_mb']} MB"),
+                               ("ratio_one_family_over_main", f"one family / {ent['main_mb']} MB")):
+                if ent["command"].startswith("cardinality") and key != "ratio_one_family_over_main":
+                    continue
+                if key == "ratio_1000_over_main" and self.meta.get("mode") != "full":
+                    continue
+                add(f"linear scaling, {ent['command']}: s/MB {label} <= 1.15", ent[key], "x",
+                    lambda v: v <= 1.15, "<= 1.15")
+        for ent in self.scrape:
+            if ent["delay_ms"]:
+                add(f"scrape {ent['targets']} targets answering after {ent['delay_ms']} ms: "
+                    f"wall <= 1.1x curl's", ent.get("ratio"), "x", lambda v: v <= 1.1, "<= 1.1")
+        return t
+
+    # ---- markdown ----
+
+    def markdown(self):
+        m, b = self.meta, self.build
+        out = []
+        w = out.append
+        w(f"promscope benchmarks, {m.get('started', '?')}, mode {m.get('mode', '?')}, "
+          f"median of {m.get('reps', '?')} runs")
+        w("")
+        w(f"- machine: {m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, {m.get('mem_mib', '?')} MiB, "
+          f"{m.get('os', '?')}, {m.get('host', '?')}; load average {m.get('loadavg_start', '?')} at the "
+          f"start, {m.get('loadavg_end', '?')} at the end")
+        w(f"- build: {m.get('compiler', '?')}, buildtype {b.get('buildtype', '?')}, -O{b.get('optimization', '?')}, "
+          f"sanitizers {b.get('b_sanitize', '?')}; {m.get('promscope', '?')} at {m.get('commit', '?')}")
+        w(f"- inputs: {', '.join(f'`{v}`' for k, v in m.get('inputs', {}).items() if k != 'text_mb')}"
+          " (bench/gen_exposition)")
+        w("")
+        w("| measurement | input | median s | MB/s | series/s | peak RSS MiB | promscope / peer | status |")
+        w("|---|---|---:|---:|---:|---:|---|---|")
+        for r in self.rows:
+            if r["kind"] != "command" or r["group"] == "scrape":
+                continue
+            w(self.md_cli(r))
+        w("")
+        w("In-process (bench/micro, input in memory; heap counted by wrapping malloc):")
+        w("")
+        w("| stage | input | median s | MB/s | series/s | allocs/sample | heap peak MiB | heap kept MiB | status |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        for r in self.rows:
+            if r["kind"] != "micro":
+                continue
+            inp = fmt_mb(r["bytes"]) if "bytes" in r else "–"
+            if r["status"] != "ok":
+                w(f"| {r['title']} | {inp} | FAILED | | | | | | FAILED: {r['failed']} |")
+                continue
+            w(f"| {r['title']} | {inp} | {r['median_s']:.4f} | {fmt(r['mb_s'], '.0f')} | "
+              f"{fmt_rate(r['series_s'])} | {fmt(r['allocs_per_sample'], '.4f')} | "
+              f"{r['heap_peak_mib']:.1f} | {r['heap_kept_mib']:.1f} | ok |")
+        mr = self.get("micro.text.model")
+        if mr:
+            w("")
+            w(f"Model of the text input: {mr['model_bytes'] / MIB:.1f} MiB kept "
+              f"({mr['model_kept_ratio']:.2f} x input), {mr['model_peak_bytes'] / MIB:.1f} MiB peak while "
+              f"building ({mr['model_peak_ratio']:.2f} x input).")
+        w("")
+        w("Scaling: seconds per MB (median), and the ratio of the per-byte costs:")
+        w("")
+        main = self.scaling[0]["main_mb"] if self.scaling else 100
+        w(f"| command | 10 MB | {main} MB | 1 GB | one family | {main}/10 | 1G/{main} | one family/{main} |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for e in self.scaling:
+            s = e["s_per_mb"]
+            w(f"| {e['command']} | {fmt(s['10'], '.5f')} | {fmt(s[str(main)], '.5f')} | {fmt(s['1000'], '.5f')} | "
+              f"{fmt(s['one_family'], '.5f')} | {fmt(e['ratio_main_over_10'], '.2f')} | "
+              f"{fmt(e['ratio_1000_over_main'], '.2f')} | {fmt(e['ratio_one_family_over_main'], '.2f')} |")
+        w("")
+        sc = m.get("scrape", {})
+        w(f"Scrape of {sc.get('targets', 200)} local targets, --parallel {sc.get('parallel', 16)} "
+          "(promscope parses every body with the model for --summary; curl only downloads):")
+        w("")
+        w("| targets answer | curl s | promscope s | promscope / curl | overhead per target | "
+          "promscope CPU per target | curl CPU per target |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for e in self.scrape:
+            when = "at once" if e["delay_ms"] == 0 else f"after {e['delay_ms']} ms"
+            w(f"| {when} | {fmt(e['curl_s'], '.3f', 'FAILED')} | {fmt(e['promscope_s'], '.3f', 'FAILED')} | "
+              f"{fmt(e.get('ratio'), '.2f')} | {fmt(e.get('overhead_per_target_ms'), '.2f')} ms | "
+              f"{fmt(e.get('cpu_per_target_ms'), '.2f')} ms | {fmt(e.get('curl_cpu_per_target_ms'), '.2f')} ms |")
+        for r in self.rows:
+            if r["group"] == "scrape" and r["status"] != "ok":
+                w(f"- {r['id']}: FAILED: {r['failed']}")
+        w("")
+        w("Targets of the issue:")
+        w("")
+        w("| target | measured | need | result |")
+        w("|---|---:|---:|---|")
+        for e in self.targets:
+            res = "not measured" if e["pass"] is None else ("pass" if e["pass"] else "**FAIL**")
+            v = "–" if e["measured"] is None else f"{e['measured']:.2f} {e['unit']}"
+            w(f"| {e['target']} | {v} | {e['need']} {e['unit']} | {res} |")
+        return "\n".join(out) + "\n"
+
+    def md_cli(self, r):
+        inp = fmt_mb(r["bytes"])
+        if r.get("note"):
+            inp += f" ({r['note']})"
+        if r["status"] != "ok":
+            return f"| {r['title']} | {inp} | FAILED | | | | | FAILED: {r['failed']} |"
+        vs = ""
+        if r.get("vs"):
+            vs = f"{r['speedup']:.1f}x MB/s of {r['vs']}"
+            if r.get("rss_ratio") is not None:
+                vs += f", {r['rss_ratio']:.3f}x its RSS"
+        return (f"| {r['title']} | {inp} | {r['median_s']:.3f} | {fmt(r['mb_s'], '.0f')} | "
+                f"{fmt_rate(r['series_s'])} | {r['peak_rss_mib']:.1f} | {vs} | ok |")
+
+    def to_json(self):
+        return {"meta": self.meta, "build": self.build, "rows": self.rows, "scaling": self.scaling,
+                "scrape": self.scrape, "targets": self.targets}
+
+
+def render(args):
+    rep = Report(args.out_dir)
+    sys.stdout.write(rep.markdown())
+    tmp = args.json + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(rep.to_json(), f, indent=1)
+        f.write("\n")
+    os.replace(tmp, args.json)
+    failed = [r["id"] for r in rep.rows if r["status"] != "ok"]
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check(args):
+    data = load_json(args.file)
+    if data is None:
+        print(f"check: {args.file}: missing or not JSON", file=sys.stderr)
+        return 1
+    problems = []
+    rows = {r["id"]: r for r in data.get("rows", [])}
+    for rid in REQUIRED:
+        if rid not in rows:
+            problems.append(f"row {rid} is missing")
+    for rid, r in rows.items():
+        if r.get("status") != "ok":
+            problems.append(f"{rid}: {r.get('status')}: {r.get('failed')}")
+            continue
+        keys = ["median_s", "mb_s", "series_s"]
+        keys.append("peak_rss_mib" if r["kind"] == "command" else "heap_peak_mib")
+        for k in keys:
+            v = r.get(k)
+            if not finite(v) or v < 0 or (k != "heap_peak_mib" and v == 0):
+                problems.append(f"{rid}: {k} is {v!r}, not a number")
+    for e in data.get("scrape", []):
+        for k in ("promscope_s", "curl_s", "overhead_per_target_ms", "cpu_per_target_ms"):
+            if not finite(e.get(k)):
+                problems.append(f"scrape after {e.get('delay_ms')} ms: {k} is {e.get(k)!r}")
+    for t in data.get("targets", []):
+        if t["measured"] is not None and not finite(t["measured"]):
+            problems.append(f"target '{t['target']}': measured {t['measured']!r}")
+    for p in problems:
+        print(f"check: {p}", file=sys.stderr)
+    print(f"check: {len(rows)} rows, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("render")
+    r.add_argument("--out-dir", required=True)
+    r.add_argument("--json", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("file")
+    args = ap.parse_args()
+    return render(args) if args.cmd == "render" else check(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
