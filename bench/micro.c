@@ -1,7 +1,8 @@
 /*
  * micro: in-process benchmarks of the library on one input held in memory.
  *
- * usage: micro [--runs N] [--format auto|text|openmetrics] [--json FILE] FILE
+ * usage: micro [--runs N] [--format auto|text|openmetrics] [--json FILE]
+ *              [--only STAGE,...] FILE
  *
  * Each stage runs N times (default 5) and reports the median wall time, MB/s
  * of input (1 MB = 10^6 bytes), samples/s, the library's allocations per
@@ -16,6 +17,9 @@
  *   lint-rules         psc_lint_model() on the built model (every rule)
  *   lint               psc_lint_buffer(): parse, model, every rule, sort
  *   cardinality        psc_card_new() + psc_card_add() with label statistics
+ *
+ * --only runs the named stages alone (bench/profile uses it); a stage that
+ * needs a model then gets one built outside the measurement.
  *
  * Heap bytes are counted exactly: the program is linked with
  * -Wl,--wrap=malloc,calloc,realloc,free (bench/meson.build), so every
@@ -103,6 +107,7 @@ typedef struct stage {
     int64_t kept_bytes;   /* heap still in use after the last run */
     uint64_t out_bytes;   /* writers: bytes written */
     const char *failed;   /* NULL when every run succeeded */
+    bool skipped;         /* left out by --only */
 } stage;
 
 static const char *in_buf;
@@ -312,6 +317,24 @@ static char *load(const char *path, size_t *len)
     return buf;
 }
 
+/* Is @name one of the comma-separated names of @list (NULL: all)? */
+static bool selected(const char *list, const char *name)
+{
+    if (!list)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && memcmp(p, name, n) == 0)
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -330,7 +353,7 @@ static void json_str(FILE *f, const char *s)
 int main(int argc, char **argv)
 {
     int runs = 5;
-    const char *fmt = "auto", *json = NULL, *path = NULL;
+    const char *fmt = "auto", *json = NULL, *path = NULL, *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = atoi(argv[++i]);
@@ -338,6 +361,8 @@ int main(int argc, char **argv)
             fmt = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
             json = argv[++i];
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -347,7 +372,7 @@ int main(int argc, char **argv)
     }
     if (!path || runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "usage: micro [--runs N (1..%d)] [--format auto|text|openmetrics] "
-                        "[--json FILE] FILE\n", MAX_RUNS);
+                        "[--json FILE] [--only STAGE,...] FILE\n", MAX_RUNS);
         return 2;
     }
     char *buf = load(path, &in_len);
@@ -382,10 +407,23 @@ int main(int argc, char **argv)
     enum { NSTAGES = sizeof plan / sizeof plan[0] };
     static stage stages[NSTAGES];
     int64_t model_bytes = 0, model_peak = 0;
+    bool model_failed = false;
     for (size_t i = 0; i < NSTAGES; i++) {
         stage *s = &stages[i];
         s->name = plan[i].name;
-        if (!model && i > 2) {
+        if (!selected(only, s->name)) {
+            s->skipped = true;
+            continue;
+        }
+        if (i > 2 && !model && !model_failed && !selected(only, "model")) {
+            /* the model stage was left out: build the model untimed */
+            if (psc_model_parse(in_buf, in_len, &popts, &model, NULL) != PSC_OK) {
+                psc_model_free(model);
+                model = NULL;
+            }
+            model_failed = !model;
+        }
+        if (i > 2 && !model) {
             s->failed = "no model";
             continue;
         }
@@ -397,10 +435,13 @@ int main(int argc, char **argv)
             if (s->failed) {
                 psc_model_free(model);
                 model = NULL;
+                model_failed = true;
             }
         }
     }
     size_t series = model ? psc_model_series_count(model) : 0;
+    if (stages[0].skipped)
+        nsamples = series; /* for the samples/s column only */
     psc_model_free(model);
     free(buf);
     if (heap_live != 0)
@@ -415,12 +456,14 @@ int main(int argc, char **argv)
            "peak MB", "kept MB");
     for (size_t i = 0; i < NSTAGES; i++) {
         const stage *s = &stages[i];
+        if (s->skipped)
+            continue;
         if (s->failed) {
             printf("%-18s FAILED: %s\n", s->name, s->failed);
             continue;
         }
         double t = median(s);
-        printf("%-18s %9.4f %9.1f %12.0f %11.3f %12.1f %12.1f\n", s->name, t, mb / t,
+        printf("%-18s %9.4f %9.1f %12.0f %11.4f %12.1f %12.1f\n", s->name, t, mb / t,
                (double)nsamples / t, nsamples ? (double)s->allocs / (double)nsamples : 0.0,
                (double)s->peak_bytes / 1e6, (double)s->kept_bytes / 1e6);
     }
@@ -441,9 +484,13 @@ int main(int argc, char **argv)
                    "\"model_bytes\": %lld, \"model_peak_bytes\": %lld, \"stages\": [",
                 psc_format_name(popts.format), in_len, (unsigned long long)nsamples, runs,
                 (long long)model_bytes, (long long)model_peak);
+        bool first = true;
         for (size_t i = 0; i < NSTAGES; i++) {
             const stage *s = &stages[i];
-            fprintf(f, "%s\n  {\"name\": \"%s\"", i ? "," : "", s->name);
+            if (s->skipped)
+                continue;
+            fprintf(f, "%s\n  {\"name\": \"%s\"", first ? "" : ",", s->name);
+            first = false;
             if (s->failed) {
                 fprintf(f, ", \"failed\": ");
                 json_str(f, s->failed);
