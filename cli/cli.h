@@ -134,6 +134,21 @@ int cli_stream_open(const char *arg, const struct cli_net_opts *net, struct cli_
 long cli_stream_read(void *ctx, char *buf, size_t cap, psc_error *err);
 void cli_stream_close(struct cli_stream *s);
 
+/*
+ * The model of INPUT `arg` (convert, cardinality, diff): URLs are fetched
+ * whole and parsed, files and stdin are streamed to psc_model_parse_stream(),
+ * so that memory is the model's, not the model's plus the input's. The
+ * detected format (Content-Type of a URL, head of a file) replaces
+ * popts->format when content_type_wins or popts->format is AUTO. Returns
+ * EXIT_OK with *st the parse status (*m NULL on PSC_E_NOMEM), or
+ * EXIT_RUNTIME after printing why the input could not be read. *source
+ * receives the input's display name (owned, free(); may be NULL on
+ * EXIT_RUNTIME).
+ */
+int cli_model_load(const char *arg, const struct cli_net_opts *net, const psc_parse_opts *popts,
+                   bool content_type_wins, psc_model **m, psc_diag_list *diags, psc_status *st,
+                   char **source);
+
 /* ---- diagnostics output (validate, lint) ---- */
 enum cli_diag_format { CLI_DIAG_TEXT, CLI_DIAG_JSON, CLI_DIAG_GITHUB };
 int cli_parse_diag_format(const char *s, enum cli_diag_format *out);

@@ -270,19 +270,17 @@ int cmd_cardinality(int argc, char **argv)
     int status = EXIT_OK;
     size_t ninputs = 0;
     for (int i = optind; i < argc; i++) {
-        struct cli_input in;
-        if (cli_input_load(argv[i], &a.net, &in) != EXIT_OK) {
-            cli_input_release(&in);
-            status = EXIT_RUNTIME;
-            continue;
-        }
-        psc_parse_opts po = a.po;
-        if (po.format == PSC_FORMAT_AUTO)
-            po.format = in.format;
         psc_diag_list diags;
         psc_diag_list_init(&diags);
         psc_model *m = NULL;
-        psc_status st = psc_model_parse(in.data, in.len, &po, &m, &diags);
+        psc_status st;
+        struct cli_input in = {0}; /* only its source is used */
+        if (cli_model_load(argv[i], &a.net, &a.po, false, &m, &diags, &st, &in.source) != EXIT_OK) {
+            free(in.source);
+            psc_diag_list_release(&diags);
+            status = EXIT_RUNTIME;
+            continue;
+        }
         if (!m) {
             cli_errorf("%s: out of memory", in.source);
             status = EXIT_RUNTIME;

@@ -52,23 +52,21 @@ static size_t count_exemplars(const psc_model *m)
 static int convert_one(const char *arg, psc_out_format to, const psc_parse_opts *popts,
                        struct cli_net_opts *net)
 {
-    struct cli_input in;
-    if (cli_input_load(arg, net, &in) != EXIT_OK) {
-        cli_input_release(&in);
-        return EXIT_RUNTIME;
-    }
-    psc_parse_opts o = *popts;
     /* DESIGN.md section 2: the Content-Type decides for URLs; --format is
      * the fallback when it is missing or unknown (and the format of files) */
-    if (in.format != PSC_FORMAT_AUTO)
-        o.format = in.format;
     psc_diag_list diags;
     psc_diag_list_init(&diags);
     psc_model *m = NULL;
-    psc_status st = psc_model_parse(in.data, in.len, &o, &m, &diags);
+    psc_status st;
+    char *source = NULL;
+    if (cli_model_load(arg, net, popts, true, &m, &diags, &st, &source) != EXIT_OK) {
+        free(source);
+        psc_diag_list_release(&diags);
+        return EXIT_RUNTIME;
+    }
     int rc = EXIT_OK;
     if (st == PSC_E_NOMEM) {
-        cli_errorf("%s: out of memory", in.source);
+        cli_errorf("%s: out of memory", source);
         rc = EXIT_RUNTIME;
         goto out;
     }
@@ -77,11 +75,11 @@ static int convert_one(const char *arg, psc_out_format to, const psc_parse_opts 
         struct cli_diag_printer pr;
         psc_diag_list_sort(&diags);
         cli_diag_begin(&pr, stderr, CLI_DIAG_TEXT);
-        cli_diag_print(&pr, in.source, &diags);
+        cli_diag_print(&pr, source, &diags);
         cli_diag_end(&pr);
     }
     if (diags.nerrors) {
-        cli_errorf("%s: not converted: the input has %zu error%s", in.source, diags.nerrors,
+        cli_errorf("%s: not converted: the input has %zu error%s", source, diags.nerrors,
                    diags.nerrors == 1 ? "" : "s");
         rc = EXIT_FINDINGS;
         goto out;
@@ -91,9 +89,9 @@ static int convert_one(const char *arg, psc_out_format to, const psc_parse_opts 
     st = psc_model_write(m, to, cli_write_file, stdout, &err);
     if (st == PSC_E_UNSUPPORTED) {
         if (err.line)
-            cli_errorf("%s:%llu: %s", in.source, (unsigned long long)err.line, err.message);
+            cli_errorf("%s:%llu: %s", source, (unsigned long long)err.line, err.message);
         else
-            cli_errorf("%s: %s", in.source, err.message);
+            cli_errorf("%s: %s", source, err.message);
         rc = EXIT_FINDINGS;
         goto out;
     }
@@ -102,19 +100,19 @@ static int convert_one(const char *arg, psc_out_format to, const psc_parse_opts 
         goto out;
     }
     if (st != PSC_OK) {
-        cli_errorf("%s: %s", in.source, err.message[0] ? err.message : psc_status_name(st));
+        cli_errorf("%s: %s", source, err.message[0] ? err.message : psc_status_name(st));
         rc = EXIT_RUNTIME;
         goto out;
     }
     /* never a silent loss: say what the target format could not carry */
     size_t nx = to == PSC_OUT_OPENMETRICS ? 0 : count_exemplars(m);
     if (nx)
-        cli_warnf("%s: dropped %zu exemplar%s: the %s output cannot carry exemplars", in.source, nx,
+        cli_warnf("%s: dropped %zu exemplar%s: the %s output cannot carry exemplars", source, nx,
                   nx == 1 ? "" : "s", psc_out_format_name(to));
 out:
     psc_model_free(m);
     psc_diag_list_release(&diags);
-    cli_input_release(&in);
+    free(source);
     return rc;
 }
 

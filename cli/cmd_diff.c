@@ -944,17 +944,22 @@ static void sleep_ms(long long ms)
         ;
 }
 
-/* Parse one loaded input into a model; EXIT_OK or EXIT_RUNTIME. */
-static int load_model(const struct cli_input *in, const psc_parse_opts *popts, psc_model **out)
+/* Load and parse INPUT (files and stdin streamed, cli_model_load); *t
+ * receives the monotonic time when loading began. EXIT_OK or EXIT_RUNTIME. */
+static int load(const char *arg, const struct cli_net_opts *net, const psc_parse_opts *popts,
+                psc_model **model, char **source, double *t)
 {
-    psc_parse_opts o = *popts;
-    if (o.format == PSC_FORMAT_AUTO)
-        o.format = in->format;
+    *t = now_seconds();
     psc_diag_list diags;
     psc_diag_list_init(&diags);
-    psc_status st = psc_model_parse(in->data, in->len, &o, out, &diags);
-    if (st == PSC_E_NOMEM || !*out) {
-        cli_errorf("%s: out of memory", in->source);
+    psc_status st;
+    int rc = cli_model_load(arg, net, popts, false, model, &diags, &st, source);
+    if (rc != EXIT_OK) {
+        psc_diag_list_release(&diags);
+        return rc;
+    }
+    if (st == PSC_E_NOMEM || !*model) {
+        cli_errorf("%s: out of memory", *source);
         psc_diag_list_release(&diags);
         return EXIT_RUNTIME;
     }
@@ -967,37 +972,16 @@ static int load_model(const struct cli_input *in, const psc_parse_opts *popts, p
         if (first)
             cli_warnf("%s: %zu error%s in the input; the lines concerned are left out of the "
                       "comparison (first: %llu:%llu: %s [%s]; 'promscope validate' lists them)",
-                      in->source, diags.nerrors, diags.nerrors == 1 ? "" : "s",
+                      *source, diags.nerrors, diags.nerrors == 1 ? "" : "s",
                       (unsigned long long)first->line, (unsigned long long)first->column,
                       first->message, first->rule);
         else
             cli_warnf("%s: %zu errors in the input; the lines concerned are left out of the "
                       "comparison ('promscope validate' lists them)",
-                      in->source, diags.nerrors);
+                      *source, diags.nerrors);
     }
     psc_diag_list_release(&diags);
     return EXIT_OK;
-}
-
-/* Load and parse INPUT; *t receives the monotonic time when loading began. */
-static int load(const char *arg, const struct cli_net_opts *net, const psc_parse_opts *popts,
-                psc_model **model, char **source, double *t)
-{
-    struct cli_input in;
-    *t = now_seconds();
-    int rc = cli_input_load(arg, net, &in);
-    if (rc == EXIT_OK) {
-        rc = load_model(&in, popts, model);
-        if (rc == EXIT_OK) {
-            *source = strdup(in.source);
-            if (!*source) {
-                cli_errorf("out of memory");
-                rc = EXIT_RUNTIME;
-            }
-        }
-    }
-    cli_input_release(&in);
-    return rc;
 }
 
 int cmd_diff(int argc, char **argv)

@@ -212,3 +212,45 @@ void cli_stream_close(struct cli_stream *s)
     memset(s, 0, sizeof *s);
     s->fd = -1;
 }
+
+int cli_model_load(const char *arg, const struct cli_net_opts *net, const psc_parse_opts *popts,
+                   bool content_type_wins, psc_model **m, psc_diag_list *diags, psc_status *st,
+                   char **source)
+{
+    psc_parse_opts o = *popts;
+    *m = NULL;
+    *source = NULL;
+    if (cli_is_url(arg)) {
+        struct cli_input in;
+        if (cli_input_load(arg, net, &in) != EXIT_OK) {
+            cli_input_release(&in);
+            return EXIT_RUNTIME;
+        }
+        if (in.format != PSC_FORMAT_AUTO && (content_type_wins || o.format == PSC_FORMAT_AUTO))
+            o.format = in.format;
+        *st = psc_model_parse(in.data, in.len, &o, m, diags);
+        *source = in.source;
+        in.source = NULL;
+        cli_input_release(&in);
+        return EXIT_OK;
+    }
+    /* files and stdin are streamed: the input is never held whole */
+    struct cli_stream s;
+    if (cli_stream_open(arg, net, &s) != EXIT_OK) {
+        cli_stream_close(&s);
+        return EXIT_RUNTIME;
+    }
+    if (s.format != PSC_FORMAT_AUTO && (content_type_wins || o.format == PSC_FORMAT_AUTO))
+        o.format = s.format;
+    psc_error err;
+    psc_error_clear(&err);
+    *st = psc_model_parse_stream(cli_stream_read, &s, &o, m, diags, &err);
+    *source = s.source;
+    s.source = NULL;
+    cli_stream_close(&s);
+    if (*st == PSC_E_IO) {
+        cli_errorf("%s: %s", *source, err.message);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}

@@ -4,7 +4,9 @@
  * chunk size and however the reads are cut: run every file given on the
  * command line (directories are walked) through both, in both formats, at
  * chunk sizes from 1 byte to 4 KiB, with a 64-byte line limit so that the
- * over-long-line skipping path is crossed too.
+ * over-long-line skipping path is crossed too. Likewise
+ * psc_model_parse_stream() and psc_model_parse(): same status, findings and
+ * model (compared through its OpenMetrics and JSON serialisations).
  *
  * usage: test_stream PATH...
  */
@@ -54,6 +56,49 @@ static char *render(const psc_diag_list *d)
 
 static int files, mismatches;
 
+struct sink {
+    char *p;
+    size_t len, cap;
+};
+
+static int sink_put(void *ctx, const char *d, size_t n)
+{
+    struct sink *k = ctx;
+    if (k->len + n + 1 > k->cap) {
+        k->cap = (k->len + n + 1) * 2;
+        k->p = realloc(k->p, k->cap);
+        if (!k->p)
+            abort();
+    }
+    memcpy(k->p + k->len, d, n);
+    k->len += n;
+    k->p[k->len] = '\0';
+    return 0;
+}
+
+/* findings, then the model as OpenMetrics and as JSON (or why not) */
+static char *render_model(psc_status st, const psc_model *m, const psc_diag_list *d)
+{
+    char *r = render(d);
+    struct sink k = {NULL, 0, 0};
+    sink_put(&k, r, strlen(r));
+    free(r);
+    char head[64];
+    snprintf(head, sizeof head, "status %s\n", psc_status_name(st));
+    sink_put(&k, head, strlen(head));
+    if (m) {
+        psc_out_format fs[] = {PSC_OUT_OPENMETRICS, PSC_OUT_JSON};
+        for (size_t i = 0; i < 2; i++) {
+            psc_error e;
+            psc_error_clear(&e);
+            psc_status ws = psc_model_write(m, fs[i], sink_put, &k, &e);
+            snprintf(head, sizeof head, "\nwrite %s\n", psc_status_name(ws));
+            sink_put(&k, head, strlen(head));
+        }
+    }
+    return k.p;
+}
+
 static void check_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -98,6 +143,32 @@ static void check_file(const char *path)
         }
         psc_test_set_stream_chunk(0);
         free(r1);
+        psc_diag_list_release(&d1);
+
+        psc_model *m1 = NULL;
+        psc_diag_list_init(&d1);
+        s1 = psc_model_parse(b, (size_t)n, &o, &m1, &d1);
+        r1 = render_model(s1, m1, &d1);
+        for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+            psc_test_set_stream_chunk(chunks[c]);
+            struct reader r = {b, (size_t)n, 0, c * 7 + 1};
+            psc_diag_list d2;
+            psc_diag_list_init(&d2);
+            psc_model *m2 = NULL;
+            psc_status s2 = psc_model_parse_stream(rd, &r, &o, &m2, &d2, NULL);
+            char *r2 = render_model(s2, m2, &d2);
+            if (strcmp(r1, r2) != 0) {
+                mismatches++;
+                fprintf(stderr, "MODEL MISMATCH %s (%s, chunk %zu)\n--- buffer\n%s\n--- stream\n%s\n",
+                        path, psc_format_name(o.format), chunks[c], r1, r2);
+            }
+            free(r2);
+            psc_model_free(m2);
+            psc_diag_list_release(&d2);
+        }
+        psc_test_set_stream_chunk(0);
+        free(r1);
+        psc_model_free(m1);
         psc_diag_list_release(&d1);
     }
     free(b);

@@ -25,6 +25,7 @@
 #include "util/alloc.h"
 #include "util/arena.h"
 #include "util/hash.h"
+#include "parse/internal.h"
 
 #define NONE UINT32_MAX
 
@@ -1179,22 +1180,152 @@ static bool line_has_error(const psc_diag_list *l, size_t from, size_t errs0, si
     return l->dropped > dropped0 && l->nerrors - errs0 > seen;
 }
 
-/* Position just past the last byte: 1-based line and byte column. */
-static void end_position(const char *buf, size_t len, uint64_t *line, uint64_t *col)
+/* Where the input ends: 1-based line and byte column just past the last
+ * byte, counted over the chunks as they are consumed. */
+typedef struct endpos {
+    uint64_t lines;      /* '\n' seen */
+    uint64_t tail;       /* bytes after the last '\n' */
+} endpos;
+
+static void endpos_add(endpos *ep, const char *buf, size_t len)
 {
-    uint64_t nl = 0;
-    size_t last = 0; /* offset just after the last '\n' */
     const char *p = buf, *e = buf + len;
     while (p < e) {
         const char *q = memchr(p, '\n', (size_t)(e - p));
-        if (!q)
-            break;
-        nl++;
+        if (!q) {
+            ep->tail += (uint64_t)(e - p);
+            return;
+        }
+        ep->lines++;
+        ep->tail = 0;
         p = q + 1;
-        last = (size_t)(p - buf);
     }
-    *line = nl + 1;
-    *col = (uint64_t)(len - last) + 1;
+}
+
+/* A model being built: the builder, the parser and the validator. */
+typedef struct mbuild {
+    builder b;
+    psc_parser *p;
+    psc_validator *v;
+    psc_diag_list *dl;
+    psc_diag_list local;
+    size_t errs_before, diag_from;
+    endpos ep;
+} mbuild;
+
+/* Set up for format opts->format (not AUTO). PSC_OK or PSC_E_NOMEM. */
+static psc_status mb_init(mbuild *x, const psc_parse_opts *opts, psc_diag_list *diags)
+{
+    memset(x, 0, sizeof *x);
+    psc_diag_list_init(&x->local);
+    x->dl = diags ? diags : &x->local;
+    x->errs_before = x->dl->nerrors;
+    x->diag_from = x->dl->count;
+    psc_model *m = psc_calloc(1, sizeof *m);
+    if (!m)
+        return PSC_E_NOMEM;
+    if (pthread_mutex_init(&m->series_lock, NULL) != 0) {
+        psc_free(m);
+        return PSC_E_NOMEM;
+    }
+    psc_arena_init(&m->arena);
+    psc_hidx_init(&m->family_idx);
+    psc_hidx_init(&m->series_idx);
+    m->seed = psc_hash_seed();
+    builder *b = &x->b;
+    b->m = m;
+    b->diags = x->dl;
+    b->cur = NONE;
+    b->prev_mid = NONE;
+    b->prev_bi = SIZE_MAX;
+    psc_hidx_init(&b->metric_idx);
+    psc_hidx_init(&b->intern_idx);
+    if (!(x->p = psc_parser_new(opts)))
+        return PSC_E_NOMEM;
+    psc_parser_reset(x->p, "", 0);
+    b->fmt = m->format = psc_parser_format(x->p);
+    if (!(x->v = psc_validator_new(b->fmt, opts, x->dl)))
+        return PSC_E_NOMEM;
+    return PSC_OK;
+}
+
+static void mb_release(mbuild *x)
+{
+    builder_release(&x->b);
+    psc_validator_free(x->v);
+    psc_parser_free(x->p);
+    psc_model_free(x->b.m);
+    psc_diag_list_release(&x->local);
+}
+
+/* Take every entry the parser has: validate it, and add it to the model
+ * unless it got an error. PSC_OK or PSC_E_NOMEM. */
+static psc_status mb_drain(mbuild *x)
+{
+    psc_diag_list *dl = x->dl;
+    psc_entry e;
+    psc_error err; /* set by the parser when it reports an error */
+    for (;;) {
+        psc_status ps = psc_parser_next(x->p, &e, &err);
+        if (ps == PSC_DONE)
+            return PSC_OK;
+        if (ps == PSC_E_NOMEM)
+            return PSC_E_NOMEM;
+        psc_status st;
+        if (ps != PSC_OK) {
+            if ((st = psc_diag_add_error(dl, &err, PSC_STR_NULL)) != PSC_OK ||
+                (st = psc_validator_parse_error(x->v, &err)) != PSC_OK)
+                return st;
+            continue;
+        }
+        size_t from = dl->count, errs0 = dl->nerrors, dropped0 = dl->dropped;
+        if ((st = psc_validator_feed(x->v, &e)) != PSC_OK)
+            return st;
+        if (dl->nerrors > errs0 && line_has_error(dl, from, errs0, dropped0, e.line))
+            continue; /* lines with errors are left out */
+        switch (e.kind) {
+        case PSC_ENTRY_HELP:
+        case PSC_ENTRY_TYPE:
+        case PSC_ENTRY_UNIT:
+            st = add_metadata(&x->b, &e);
+            break;
+        case PSC_ENTRY_SAMPLE:
+            st = add_sample(&x->b, &e);
+            break;
+        default:
+            st = PSC_OK;
+            break;
+        }
+        if (st != PSC_OK)
+            return st;
+    }
+}
+
+/* End of input at `len` bytes: the validator's end checks, the parser's
+ * warnings, the final arrays. On PSC_OK or PSC_E_SYNTAX *out owns the
+ * model and x is released. */
+static psc_status mb_finish(mbuild *x, uint64_t len, psc_model **out)
+{
+    psc_diag_list *dl = x->dl;
+    psc_status st;
+    if ((st = psc_validator_finish(x->v, len, x->ep.lines + 1, x->ep.tail + 1)) != PSC_OK)
+        return st;
+    const psc_diag_list *w = psc_parser_warnings(x->p);
+    for (size_t i = 0; w && i < w->count; i++) {
+        const psc_diag *d = &w->items[i];
+        psc_str metric = {d->metric, d->metric ? strlen(d->metric) : 0};
+        st = psc_diag_add(dl, d->severity, d->rule, metric, d->offset, d->line, d->column, "%s",
+                          d->message);
+        if (st != PSC_OK)
+            return st;
+    }
+    if (finalize(&x->b, dl, x->diag_from) != PSC_OK)
+        return PSC_E_NOMEM;
+    *out = x->b.m;
+    x->b.m = NULL;
+    st = dl->nerrors > x->errs_before ? PSC_E_SYNTAX : PSC_OK;
+    mb_release(x);
+    return st;
 }
 
 psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *opts,
@@ -1203,110 +1334,102 @@ psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *op
     if (!out || (!buf && len))
         return PSC_E_ARG;
     *out = NULL;
-    psc_diag_list local;
-    psc_diag_list_init(&local);
-    psc_diag_list *dl = diags ? diags : &local;
-    const size_t errs_before = dl->nerrors, diag_from = dl->count;
-
-    psc_status st = PSC_E_NOMEM;
-    builder b;
-    memset(&b, 0, sizeof b);
-    psc_parser *p = NULL;
-    psc_validator *v = NULL;
-    psc_model *m = psc_calloc(1, sizeof *m);
-    if (!m)
-        goto fail;
-    if (pthread_mutex_init(&m->series_lock, NULL) != 0) {
-        psc_free(m);
-        m = NULL;
-        goto fail;
-    }
-    psc_arena_init(&m->arena);
-    psc_hidx_init(&m->family_idx);
-    psc_hidx_init(&m->series_idx);
-    m->seed = psc_hash_seed();
-    b.m = m;
-    b.diags = dl;
-    b.cur = NONE;
-    b.prev_mid = NONE;
-    b.prev_bi = SIZE_MAX;
-    psc_hidx_init(&b.metric_idx);
-    psc_hidx_init(&b.intern_idx);
-
-    p = psc_parser_new(opts);
-    if (!p)
-        goto fail;
     if (!buf)
         buf = "";
-    psc_parser_reset(p, buf, len);
-    b.fmt = m->format = psc_parser_format(p);
-    v = psc_validator_new(b.fmt, opts, dl);
-    if (!v)
-        goto fail;
+    psc_parse_opts o;
+    if (opts)
+        o = *opts;
+    else
+        psc_parse_opts_init(&o);
+    if (o.format == PSC_FORMAT_AUTO)
+        o.format = psc_format_detect(buf, len);
+    mbuild x;
+    psc_status st = mb_init(&x, &o, diags);
+    if (st == PSC_OK) {
+        psc_parser_reset(x.p, buf, len);
+        st = mb_drain(&x);
+    }
+    if (st == PSC_OK) {
+        endpos_add(&x.ep, buf, len);
+        st = mb_finish(&x, len, out);
+        if (st == PSC_OK || st == PSC_E_SYNTAX)
+            return st;
+    }
+    mb_release(&x);
+    return st == PSC_OK ? PSC_E_NOMEM : st;
+}
 
-    psc_entry e;
-    psc_error err; /* set by the parser when it reports an error */
-    for (;;) {
-        psc_status ps = psc_parser_next(p, &e, &err);
-        if (ps == PSC_DONE)
-            break;
-        if (ps == PSC_E_NOMEM)
-            goto fail;
-        if (ps != PSC_OK) {
-            if ((st = psc_diag_add_error(dl, &err, PSC_STR_NULL)) != PSC_OK ||
-                (st = psc_validator_parse_error(v, &err)) != PSC_OK)
-                goto fail;
-            continue;
-        }
-        size_t from = dl->count, errs0 = dl->nerrors, dropped0 = dl->dropped;
-        if ((st = psc_validator_feed(v, &e)) != PSC_OK)
-            goto fail;
-        if (dl->nerrors > errs0 && line_has_error(dl, from, errs0, dropped0, e.line))
-            continue; /* lines with errors are left out */
-        switch (e.kind) {
-        case PSC_ENTRY_HELP:
-        case PSC_ENTRY_TYPE:
-        case PSC_ENTRY_UNIT:
-            st = add_metadata(&b, &e);
-            break;
-        case PSC_ENTRY_SAMPLE:
-            st = add_sample(&b, &e);
-            break;
-        default:
-            st = PSC_OK;
-            break;
+psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *opts,
+                                  psc_model **out, psc_diag_list *diags, psc_error *err)
+{
+    if (!out || !rd)
+        return PSC_E_ARG;
+    *out = NULL;
+    psc_parse_opts o;
+    if (opts)
+        o = *opts;
+    else
+        psc_parse_opts_init(&o);
+    if (!o.max_line_bytes)
+        o.max_line_bytes = 1u << 20;
+    const size_t chunk = psc_stream_chunk_size();
+    size_t cap = chunk + o.max_line_bytes + 1, have = 0;
+    uint64_t total = 0;
+    bool eof = false, started = false;
+    char *buf = psc_malloc(cap);
+    mbuild x;
+    memset(&x, 0, sizeof x);
+    psc_diag_list_init(&x.local);
+    psc_status st = buf ? PSC_OK : PSC_E_NOMEM;
+    while (st == PSC_OK) {
+        /* fill the buffer up to a line end past the chunk size */
+        while (!eof && have < cap) {
+            long r = rd(ctx, buf + have, cap - have, err);
+            if (r < 0) {
+                st = PSC_E_IO;
+                break;
+            }
+            if (r == 0)
+                eof = true;
+            have += (size_t)r;
+            if (memchr(buf + have - (size_t)r, '\n', (size_t)r) && have >= chunk)
+                break;
         }
         if (st != PSC_OK)
-            goto fail;
+            break;
+        if (!started) {
+            started = true;
+            if (o.format == PSC_FORMAT_AUTO)
+                o.format = psc_format_detect(buf, have);
+            if ((st = mb_init(&x, &o, diags)) != PSC_OK)
+                break;
+        }
+        size_t complete = have;
+        if (!eof) {
+            /* whole lines only; a full buffer without a line end is a line
+             * over the limit, which the parser reports (BAD-INPUTS A1) */
+            for (size_t i = have; i > 0; i--)
+                if (buf[i - 1] == '\n') {
+                    complete = i;
+                    break;
+                }
+        }
+        psc_parser_continue(x.p, buf, complete, eof);
+        if ((st = mb_drain(&x)) != PSC_OK)
+            break;
+        endpos_add(&x.ep, buf, complete);
+        total += complete;
+        if (eof || psc_parser_stopped(x.p))
+            break;
+        memmove(buf, buf + complete, have - complete);
+        have -= complete;
     }
-    uint64_t eline, ecol;
-    end_position(buf, len, &eline, &ecol);
-    if ((st = psc_validator_finish(v, len, eline, ecol)) != PSC_OK)
-        goto fail;
-    const psc_diag_list *w = psc_parser_warnings(p);
-    for (size_t i = 0; w && i < w->count; i++) {
-        const psc_diag *d = &w->items[i];
-        psc_str metric = {d->metric, d->metric ? strlen(d->metric) : 0};
-        st = psc_diag_add(dl, d->severity, d->rule, metric, d->offset, d->line, d->column, "%s",
-                          d->message);
-        if (st != PSC_OK)
-            goto fail;
+    psc_free(buf);
+    if (st == PSC_OK) {
+        st = mb_finish(&x, total, out);
+        if (st == PSC_OK || st == PSC_E_SYNTAX)
+            return st;
     }
-    st = PSC_E_NOMEM;
-    if (finalize(&b, dl, diag_from) != PSC_OK)
-        goto fail;
-    builder_release(&b);
-    psc_validator_free(v);
-    psc_parser_free(p);
-    psc_diag_list_release(&local);
-    *out = m;
-    return dl->nerrors > errs_before ? PSC_E_SYNTAX : PSC_OK;
-
-fail:
-    builder_release(&b);
-    psc_validator_free(v);
-    psc_parser_free(p);
-    psc_model_free(m);
-    psc_diag_list_release(&local);
+    mb_release(&x);
     return st == PSC_OK ? PSC_E_NOMEM : st;
 }

@@ -25,6 +25,8 @@ uint64_t psc_parser_offset(const psc_parser *p);
 
 /* Tests only: chunk size of psc_validate_stream (0 restores 1 MiB). */
 void psc_test_set_stream_chunk(size_t n);
+/* The chunk size of the streaming functions (1 MiB unless a test set it). */
+size_t psc_stream_chunk_size(void);
 
 /* Character classes. */
 extern const unsigned char psc_cc[256];

@@ -1044,6 +1044,11 @@ psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts
  * often (psc_test_set_stream_chunk, parse/internal.h). */
 static size_t stream_chunk = 1u << 20;
 
+size_t psc_stream_chunk_size(void)
+{
+    return stream_chunk;
+}
+
 void psc_test_set_stream_chunk(size_t n)
 {
     stream_chunk = n ? n : 1u << 20;

@@ -110,6 +110,26 @@ typedef struct psc_model psc_model;
 PSC_API psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *opts,
                                    psc_model **out, psc_diag_list *diags);
 
+/**
+ * psc_model_parse() over an input read through @p rd (a file, a pipe),
+ * without holding the whole input: it is read in chunks of 1 MiB plus at
+ * most one line (opts->max_line_bytes), as psc_validate_stream() does, so
+ * memory is the model's plus about 2 MiB. Findings, positions and the
+ * model are the same as psc_model_parse() of the whole input gives.
+ *
+ * @param rd,ctx  read callback (promscope/parse.h psc_read_fn).
+ * @param opts    NULL for defaults; format AUTO is detected from the first
+ *                chunk.
+ * @param out     receives the model as with psc_model_parse(); NULL on
+ *                PSC_E_NOMEM and PSC_E_IO.
+ * @param err     receives the read callback's error on PSC_E_IO; may be
+ *                NULL only if @p rd accepts a NULL error.
+ * @return as psc_model_parse(), plus PSC_E_IO when @p rd failed (no model;
+ *         the findings up to there are in @p diags).
+ */
+PSC_API psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *opts,
+                                          psc_model **out, psc_diag_list *diags, psc_error *err);
+
 /** Release the model and everything it owns. NULL is allowed. */
 PSC_API void psc_model_free(psc_model *m);
 
