@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -665,6 +666,127 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
+/* A regular file linted without holding it: read through cli_stream while
+ * the offsets of its line starts are recorded (8 bytes a line), then the
+ * lines that findings point into are read back with pread. */
+struct line_src {
+    struct cli_stream s;
+    uint64_t *starts; /* starts[k]: offset of line k+1 */
+    size_t n, cap;
+    uint64_t off;     /* bytes read so far */
+    bool nomem;
+    char *line;
+    size_t line_cap;
+};
+
+static long src_read(void *ctx, char *buf, size_t cap, psc_error *err)
+{
+    struct line_src *ls = ctx;
+    long r = cli_stream_read(&ls->s, buf, cap, err);
+    for (long i = 0; i < r && !ls->nomem; i++) {
+        const char *q = memchr(buf + i, '\n', (size_t)(r - i));
+        if (!q)
+            break;
+        i = q - buf;
+        if (ls->n == ls->cap) {
+            size_t nc = ls->cap ? ls->cap * 2 : 4096;
+            uint64_t *ns = realloc(ls->starts, nc * sizeof *ns);
+            if (!ns) {
+                ls->nomem = true; /* columns are then 0 */
+                break;
+            }
+            ls->starts = ns;
+            ls->cap = nc;
+        }
+        ls->starts[ls->n++] = ls->off + (uint64_t)i + 1;
+    }
+    if (r > 0)
+        ls->off += (uint64_t)r;
+    return r;
+}
+
+static bool src_line(void *ctx, uint64_t line, const char **p, size_t *n)
+{
+    struct line_src *ls = ctx;
+    if (ls->nomem || line == 0 || line > ls->n + 1)
+        return false;
+    uint64_t start = line == 1 ? 0 : ls->starts[line - 2];
+    uint64_t end = line <= ls->n ? ls->starts[line - 1] - 1 : ls->off;
+    size_t len = (size_t)(end - start);
+    if (len > (64u << 20))
+        return false;
+    if (len + 1 > ls->line_cap) {
+        char *nl = realloc(ls->line, len + 1);
+        if (!nl)
+            return false;
+        ls->line = nl;
+        ls->line_cap = len + 1;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(ls->s.fd, ls->line + got, len - got, (off_t)(start + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    if (len && ls->line[len - 1] == '\r')
+        len--;
+    *p = ls->line;
+    *n = len;
+    return true;
+}
+
+/* Lint INPUT arg into diags: regular files streamed (src_read, src_line),
+ * stdin and URLs loaded whole. EXIT_OK with *st the lint status, or
+ * EXIT_RUNTIME after printing why the input could not be read; *source
+ * receives its display name (owned). */
+static int lint_input(const char *arg, const struct cli_net_opts *net, const psc_parse_opts *popts,
+                      const psc_lint_opts *lo, psc_diag_list *diags, psc_status *st, char **source)
+{
+    psc_parse_opts po = *popts;
+    *source = NULL;
+    if (!cli_is_url(arg) && strcmp(arg, "-") != 0) {
+        struct line_src ls;
+        memset(&ls, 0, sizeof ls);
+        if (cli_stream_open(arg, net, &ls.s) != EXIT_OK) {
+            cli_stream_close(&ls.s);
+            return EXIT_RUNTIME;
+        }
+        if (!ls.s.capped) {
+            if (po.format == PSC_FORMAT_AUTO)
+                po.format = ls.s.format;
+            psc_error err;
+            psc_error_clear(&err);
+            *st = psc_lint_stream(src_read, &ls, src_line, &ls, &po, lo, diags, &err);
+            *source = ls.s.source;
+            ls.s.source = NULL;
+            cli_stream_close(&ls.s);
+            free(ls.starts);
+            free(ls.line);
+            if (*st == PSC_E_IO) {
+                cli_errorf("%s: %s", *source, err.message);
+                return EXIT_RUNTIME;
+            }
+            return EXIT_OK;
+        }
+        cli_stream_close(&ls.s); /* a device or a FIFO: loaded below */
+    }
+    struct cli_input in;
+    if (cli_input_load(arg, net, &in) != EXIT_OK) {
+        cli_input_release(&in);
+        return EXIT_RUNTIME;
+    }
+    if (po.format == PSC_FORMAT_AUTO)
+        po.format = in.format;
+    *st = psc_lint_buffer(in.data, in.len, &po, lo, diags);
+    *source = in.source;
+    in.source = NULL;
+    cli_input_release(&in);
+    return EXIT_OK;
+}
+
 int cmd_lint(int argc, char **argv)
 {
     const struct cli_command *self = cli_find_command("lint");
@@ -783,18 +905,16 @@ int cmd_lint(int argc, char **argv)
         cli_diag_begin(&pr, stdout,
                        cfg.out == OUT_JSON ? CLI_DIAG_JSON : cfg.out == OUT_GITHUB ? CLI_DIAG_GITHUB : CLI_DIAG_TEXT);
     for (int i = optind; i < argc; i++) {
-        struct cli_input in;
-        if (cli_input_load(argv[i], &net, &in) != EXIT_OK) {
-            cli_input_release(&in);
+        struct cli_input in = {0}; /* only its source is used */
+        psc_diag_list diags;
+        psc_diag_list_init(&diags);
+        psc_status st;
+        if (lint_input(argv[i], &net, &cfg.po, &cfg.lo, &diags, &st, &in.source) != EXIT_OK) {
+            free(in.source);
+            psc_diag_list_release(&diags);
             status = EXIT_RUNTIME;
             continue;
         }
-        psc_parse_opts po = cfg.po;
-        if (po.format == PSC_FORMAT_AUTO)
-            po.format = in.format;
-        psc_diag_list diags;
-        psc_diag_list_init(&diags);
-        psc_status st = psc_lint_buffer(in.data, in.len, &po, &cfg.lo, &diags);
         if (st != PSC_OK) {
             cli_errorf("%s: %s", in.source, st == PSC_E_NOMEM ? "out of memory" : psc_status_name(st));
             status = EXIT_RUNTIME;

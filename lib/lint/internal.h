@@ -16,6 +16,8 @@ typedef struct lint_ctx {
     psc_format fmt;
     const char *buf;            /* input bytes for columns; may be NULL */
     size_t len;
+    psc_line_fn line_fn;        /* else lines from here (psc_lint_stream); may be NULL */
+    void *line_ctx;
     uint64_t *line_starts;      /* byte offset of line i+1; built on first use */
     size_t nlines;
     bool lines_tried;

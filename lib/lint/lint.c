@@ -117,17 +117,16 @@ static bool build_lines(lint_ctx *c)
     if (!c->buf)
         return false;
     size_t n = 1;
-    for (const char *p = c->buf, *end = c->buf + c->len; (p = memchr(p, '\n', (size_t)(end - p)));
-         p++)
+    const char *end = c->buf + c->len;
+    for (const char *p = c->buf; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
     c->line_starts = psc_malloc(n * sizeof *c->line_starts);
     if (!c->line_starts)
         return false; /* columns are optional: findings then carry column 0 */
     size_t i = 0;
     c->line_starts[i++] = 0;
-    for (size_t k = 0; k < c->len; k++)
-        if (c->buf[k] == '\n')
-            c->line_starts[i++] = k + 1;
+    for (const char *p = c->buf; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        c->line_starts[i++] = (size_t)(p - c->buf) + 1;
     c->nlines = i;
     return true;
 }
@@ -135,6 +134,8 @@ static bool build_lines(lint_ctx *c)
 /* The bytes of line `line` (1-based) without its '\n'. */
 static bool get_line(lint_ctx *c, uint64_t line, const char **p, size_t *n)
 {
+    if (c->line_fn)
+        return line && c->line_fn(c->line_ctx, line, p, n);
     if (!line || !build_lines(c) || line > c->nlines)
         return false;
     size_t start = c->line_starts[line - 1];
@@ -264,8 +265,17 @@ static void ctx_release(lint_ctx *c)
     psc_buf_release(&c->series);
 }
 
+static psc_status lint_run(const psc_model *m, const char *buf, size_t len, psc_line_fn line_fn,
+                           void *line_ctx, const psc_lint_opts *opts, psc_diag_list *out);
+
 psc_status psc_lint_model(const psc_model *m, const char *buf, size_t len,
                           const psc_lint_opts *opts, psc_diag_list *out)
+{
+    return lint_run(m, buf, len, NULL, NULL, opts, out);
+}
+
+static psc_status lint_run(const psc_model *m, const char *buf, size_t len, psc_line_fn line_fn,
+                           void *line_ctx, const psc_lint_opts *opts, psc_diag_list *out)
 {
     psc_lint_opts defaults;
     if (!opts) {
@@ -280,6 +290,8 @@ psc_status psc_lint_model(const psc_model *m, const char *buf, size_t len,
     c.fmt = psc_model_format(m);
     c.buf = buf;
     c.len = buf ? len : 0;
+    c.line_fn = line_fn;
+    c.line_ctx = line_ctx;
     c.st = PSC_OK;
 
     size_t nf = psc_model_family_count(m);
@@ -409,23 +421,21 @@ static void dedupe(psc_diag_list *out, size_t conv_begin, size_t conv_end)
     out->count = w;
 }
 
-psc_status psc_lint_buffer(const char *buf, size_t len, const psc_parse_opts *popts,
-                           const psc_lint_opts *opts, psc_diag_list *out)
+/* psc_lint_buffer and psc_lint_stream once the model is built (or not). */
+static psc_status lint_built(psc_model *m, psc_status st, psc_diag_list *pd, const char *buf,
+                             size_t len, psc_line_fn line_fn, void *line_ctx,
+                             const psc_lint_opts *opts, psc_diag_list *out)
 {
-    psc_diag_list pd;
-    psc_diag_list_init(&pd);
-    psc_model *m = NULL;
-    psc_status st = psc_model_parse(buf, len, popts, &m, &pd);
     if (!m) {
-        psc_diag_list_release(&pd);
-        return st == PSC_OK ? PSC_E_NOMEM : st;
+        psc_diag_list_release(pd);
+        return st == PSC_OK || st == PSC_E_SYNTAX ? PSC_E_NOMEM : st;
     }
     size_t begin = out->count;
-    st = psc_lint_parse_findings(&pd, opts, out);
-    psc_diag_list_release(&pd);
+    st = psc_lint_parse_findings(pd, opts, out);
+    psc_diag_list_release(pd);
     size_t end = out->count;
     if (st == PSC_OK)
-        st = psc_lint_model(m, buf, len, opts, out);
+        st = lint_run(m, buf, len, line_fn, line_ctx, opts, out);
     psc_model_free(m);
     if (st != PSC_OK)
         return st;
@@ -433,4 +443,29 @@ psc_status psc_lint_buffer(const char *buf, size_t len, const psc_parse_opts *po
         dedupe(out, begin, end);
     psc_diag_list_sort(out);
     return PSC_OK;
+}
+
+psc_status psc_lint_buffer(const char *buf, size_t len, const psc_parse_opts *popts,
+                           const psc_lint_opts *opts, psc_diag_list *out)
+{
+    psc_diag_list pd;
+    psc_diag_list_init(&pd);
+    psc_model *m = NULL;
+    psc_status st = psc_model_parse(buf, len, popts, &m, &pd);
+    return lint_built(m, st, &pd, buf, len, NULL, NULL, opts, out);
+}
+
+psc_status psc_lint_stream(psc_read_fn rd, void *rd_ctx, psc_line_fn line_fn, void *line_ctx,
+                           const psc_parse_opts *popts, const psc_lint_opts *opts,
+                           psc_diag_list *out, psc_error *err)
+{
+    psc_diag_list pd;
+    psc_diag_list_init(&pd);
+    psc_model *m = NULL;
+    psc_status st = psc_model_parse_stream(rd, rd_ctx, popts, &m, &pd, err);
+    if (st == PSC_E_IO) {
+        psc_diag_list_release(&pd);
+        return st;
+    }
+    return lint_built(m, st, &pd, NULL, 0, line_fn, line_ctx, opts, out);
 }

@@ -163,6 +163,30 @@ PSC_API psc_status psc_lint_parse_findings(const psc_diag_list *parse_diags,
 PSC_API psc_status psc_lint_buffer(const char *buf, size_t len, const psc_parse_opts *popts,
                                    const psc_lint_opts *opts, psc_diag_list *out);
 
+/**
+ * Line source for psc_lint_stream(): set *p and *n to the bytes of input
+ * line @p line (1-based, without its line feed), valid until the next call;
+ * return false when the line cannot be had (its findings then carry column
+ * 0, "whole line").
+ */
+typedef bool (*psc_line_fn)(void *ctx, uint64_t line, const char **p, size_t *n);
+
+/**
+ * psc_lint_buffer() over an input read through @p rd, without holding it:
+ * the model is built with psc_model_parse_stream(), and the lines the
+ * findings point into are fetched through @p line_fn (NULL: columns 0),
+ * e.g. by offset from a file. Same findings as psc_lint_buffer() of the
+ * whole input when @p line_fn returns the input's lines.
+ *
+ * @param rd,rd_ctx  read callback (psc_read_fn, promscope/parse.h).
+ * @param err        the read callback's error on PSC_E_IO.
+ * @return PSC_OK whether or not findings were added; PSC_E_NOMEM; PSC_E_IO
+ *         when @p rd failed (nothing appended to @p out).
+ */
+PSC_API psc_status psc_lint_stream(psc_read_fn rd, void *rd_ctx, psc_line_fn line_fn,
+                                   void *line_ctx, const psc_parse_opts *popts,
+                                   const psc_lint_opts *opts, psc_diag_list *out, psc_error *err);
+
 #ifdef __cplusplus
 }
 #endif
