@@ -60,11 +60,14 @@ int psc_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
+    /* doubling while small; by half past 1 MiB, so that a large array
+     * (a model's samples) never reserves more than half again what it
+     * holds */
     size_t nc = *cap ? *cap : 8;
     while (nc < need) {
         if (nc > SIZE_MAX / 2)
             return -1;
-        nc *= 2;
+        nc = elem && nc * elem >= ((size_t)1 << 20) ? nc + nc / 2 : nc * 2;
     }
     if (elem && nc > SIZE_MAX / elem)
         return -1;
