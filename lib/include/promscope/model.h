@@ -101,10 +101,14 @@ typedef struct psc_model psc_model;
  *         leaked; findings may have been appended); PSC_E_ARG when @p out
  *         is NULL.
  * Time: one pass, linear in the input (hashed lookups with a per-process
- * seed). Memory: about 112 bytes per sample line plus its label arrays and
- * an index slot; label names, sample names and le/quantile values are
- * stored once: about 4 times the input for short single-series lines, a
- * peak of about 5 times while building (docs/convert.md "The model").
+ * seed). Memory: 96 bytes per sample line, 40 per metric (label set), 32
+ * per label of each metric (buckets, quantiles, _sum and _count share
+ * their metric's), label values copied once per metric and shared with the
+ * previous line's when they repeat; names and le/quantile values stored
+ * once. About 1.0 times a realistic input (1.2 times at the peak while
+ * building), up to 2 times for short lines of many single-series metrics
+ * (docs/convert.md "The model"). The series index is built on the first
+ * psc_model_find_series().
  * Thread-safe for different models.
  */
 PSC_API psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *opts,
