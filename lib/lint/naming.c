@@ -171,10 +171,14 @@ static void label_rules(lint_ctx *c, const psc_family *f)
     psc_str fname = f->name;
     const char *tname = psc_metric_type_name(f->type);
     /* Label rules look at every label name once per family, at its first line. */
+    const psc_label *last = NULL; /* a label array already looked at (shared by a metric's samples) */
     for (size_t j = 0; j < f->nmetrics && c->st == PSC_OK; j++) {
         const psc_metric *mt = &f->metrics[j];
         for (size_t k = 0; k < mt->nsamples && c->st == PSC_OK; k++) {
             const psc_sample *s = &mt->samples[k];
+            if (s->labels == last)
+                continue;
+            last = s->labels;
             for (size_t l = 0; l < s->nlabels && c->st == PSC_OK; l++) {
                 psc_str ln = s->labels[l].name;
                 if (lint_on(c, PSC_LINT_CAMEL_CASE) && camel(ln) &&
@@ -415,10 +419,14 @@ static void label_collisions(lint_ctx *c, const psc_family *f)
 {
     psc_buf a = {0}, b = {0};
     /* one finding per family is enough: the same label pair repeats on every series */
+    const psc_label *last = NULL; /* samples of a metric share its label array: check it once */
     for (size_t j = 0; j < f->nmetrics && c->st == PSC_OK; j++) {
         const psc_metric *mt = &f->metrics[j];
         for (size_t k = 0; k < mt->nsamples && c->st == PSC_OK; k++) {
             const psc_sample *s = &mt->samples[k];
+            if (s->labels == last)
+                continue;
+            last = s->labels;
             for (size_t x = 0; x < s->nlabels; x++) {
                 if (!needs_escaping(s->labels[x].name))
                     continue;
