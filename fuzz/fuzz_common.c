@@ -393,8 +393,11 @@ static bool known_code(const char *rule)
 static void check_text(const char *s, const char *what)
 {
     fz_mix_cstr(s, what);
+    /* open: the parser prints an unexpected DEL (0x7f) as it is
+     * (lib/parse/parser.c fail_at_char) */
+    bool del_ok = !fz_strict();
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
+        if (*p < 0x20 || (*p == 0x7f && !del_ok))
             fz_broken("%s contains control byte 0x%02x: '%s' (BAD-INPUTS H1)", what, *p, s);
 }
 
@@ -568,9 +571,13 @@ void fz_pull(const char *buf, size_t len, const psc_parse_opts *opts, fz_pull_re
         if (err.column > (uint64_t)ll + 1 || err.offset != ls + err.column - 1)
             fz_broken("parser error at %" PRIu64 ":%" PRIu64 " offset %" PRIu64 " (line of %zu bytes at %zu): %s",
                       err.line, err.column, err.offset, ll, ls, err.message);
-        /* Errors go by lines, like entries; a sample limit error may share
-         * the line of the sample that reached the limit. */
-        if (err.line < last_line || (err.line == last_line && err.code != PSC_C_SAMPLE_LIMIT))
+        /* Errors go by lines, like entries. The errors that end the input
+         * may share the line of the entry or error before them: the sample
+         * limit, a line over the limit (reported after a grammar error
+         * found before the limit), a missing # EOF at the last line. */
+        bool ends = err.code == PSC_C_SAMPLE_LIMIT || err.code == PSC_C_LINE_TOO_LONG ||
+                    err.code == PSC_C_MISSING_EOF;
+        if (err.line < last_line || (err.line == last_line && !ends))
             fz_broken("parser error on line %" PRIu64 " after line %" PRIu64 ": %s", err.line, last_line,
                       err.message);
         last_line = err.line;
@@ -636,10 +643,12 @@ psc_status fz_validate_stream(const char *buf, size_t len, const psc_parse_opts 
     psc_error_clear(&err);
     psc_status st = psc_validate_stream(piece_read, &r, opts, diags, &err);
     psc_test_set_stream_chunk(0);
-    bool limit = false; /* the sample limit and an over-long line end the input */
+    /* the sample limit, an over-long line and data after # EOF end the input */
+    bool limit = false;
     for (size_t i = 0; i < diags->count; i++)
         limit |= strcmp(diags->items[i].rule, psc_code_name(PSC_C_SAMPLE_LIMIT)) == 0 ||
-                 strcmp(diags->items[i].rule, psc_code_name(PSC_C_LINE_TOO_LONG)) == 0;
+                 strcmp(diags->items[i].rule, psc_code_name(PSC_C_LINE_TOO_LONG)) == 0 ||
+                 strcmp(diags->items[i].rule, psc_code_name(PSC_C_DATA_AFTER_EOF)) == 0;
     if ((st == PSC_OK || st == PSC_E_SYNTAX) && !limit) {
         if (r.pos != len)
             fz_broken("psc_validate_stream stopped reading at %zu of %zu bytes without a limit", r.pos, len);
@@ -1051,7 +1060,8 @@ static void add_records(recs *out, const psc_model *m)
                 psc_sample_labels(s, all, nl);
                 for (size_t l = 0; l < nl; l++)
                     ls[l] = &all[l];
-                qsort(ls, nl, sizeof *ls, label_name_cmp);
+                if (nl > 1)
+                    qsort(ls, nl, sizeof *ls, label_name_cmp);
                 for (size_t l = 0; l < nl; l++) {
                     kput_str(&key, ls[l]->name.ptr, ls[l]->name.len);
                     double b;
@@ -1110,8 +1120,10 @@ const char *fz_model_diff_series(const psc_model *a, const psc_model *b)
     recs x = {0}, y = {0};
     add_records(&x, a);
     add_records(&y, b);
-    qsort(x.r, x.n, sizeof *x.r, rec_cmp);
-    qsort(y.r, y.n, sizeof *y.r, rec_cmp);
+    if (x.n > 1)
+        qsort(x.r, x.n, sizeof *x.r, rec_cmp);
+    if (y.n > 1)
+        qsort(y.r, y.n, sizeof *y.r, rec_cmp);
     const char *why = NULL;
     size_t i = 0;
     for (; i < x.n && i < y.n; i++)
