@@ -71,7 +71,10 @@ void cli_diag_print(struct cli_diag_printer *p, const char *source, const psc_di
                 fprintf(f, "\033[0m %s%s:\033[0m ", sev_color(d->severity), sev);
             else
                 fprintf(f, " %s: ", sev);
-            fprintf(f, "%s [%s]\n", d->message, d->rule);
+            /* messages quote input text: control bytes are escaped here
+             * too, whatever the library left in (BAD-INPUTS H1) */
+            cli_print_escaped(f, d->message, strlen(d->message));
+            fprintf(f, " [%s]\n", d->rule);
             break;
         case CLI_DIAG_JSON:
             fputs(p->printed ? ",\n " : "\n ", f);

@@ -198,7 +198,7 @@ static psc_status fail_at_char(psc_parser *p, psc_code code, const char *at, con
     }
     if (*at == '\t')
         return fail(p, PSC_E_SYNTAX, code, at, "unexpected tab, expected %s", what);
-    if ((unsigned char)*at >= 0x80 || (unsigned char)*at < 0x20) {
+    if ((unsigned char)*at >= 0x7f || (unsigned char)*at < 0x20) { /* DEL too: never raw */
         return fail(p, PSC_E_SYNTAX, code, at, "unexpected byte 0x%02x, expected %s",
                     (unsigned char)*at, what);
     }
@@ -252,7 +252,10 @@ static psc_status parse_quoted(psc_parser *p, const char **ps, const char *e, ps
                 return fail(p, PSC_E_SYNTAX, PSC_C_UNTERMINATED_STRING, s + 1,
                             "unterminated %s: a line feed inside quotes must be escaped as \\n", what);
             }
-            s += 2;
+            /* an unknown escape keeps its character, which must still be
+             * valid UTF-8: past the backslash only, the next byte is
+             * checked as any other */
+            s += (unsigned char)s[1] >= 0x80 ? 1 : 2;
             continue;
         }
         bool trunc;
@@ -313,7 +316,8 @@ static psc_status unescape_help(psc_parser *p, const char *s, const char *e, boo
         unsigned char c = (unsigned char)*q;
         if (c == '\\') {
             esc = true;
-            q += q + 1 < e ? 2 : 1;
+            /* the escaped byte is checked below when it starts a UTF-8 sequence */
+            q += q + 1 < e && (unsigned char)q[1] < 0x80 ? 2 : 1;
             continue;
         }
         if (c >= 0x80) {

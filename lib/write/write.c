@@ -824,6 +824,28 @@ static psc_status om_check_histogram(const psc_family *f, const psc_metric *mt, 
     return PSC_OK;
 }
 
+/* OpenMetrics-1.0.md "Timestamps": the samples of a MetricPoint have a
+ * timestamp all or none; the text formats allow each line its own. */
+static psc_status om_check_timestamps(const psc_family *f, const psc_metric *mt, psc_error *err)
+{
+    for (size_t q = 1; q < mt->nsamples; q++) {
+        const psc_sample *s = &mt->samples[q];
+        if (s->has_timestamp != mt->samples[0].has_timestamp) {
+            char a[128];
+            return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                                  "'%s' on line %llu has %s timestamp but the sample of line %llu of "
+                                  "the same metric %s, which openmetrics cannot express: the samples "
+                                  "of a metric have timestamps all or none",
+                                  psc_msg_name(a, s->name), (unsigned long long)s->line,
+                                  s->has_timestamp ? "a" : "no",
+                                  (unsigned long long)mt->samples[0].line,
+                                  mt->samples[0].has_timestamp ? "has one" : "has none");
+        }
+    }
+    (void)f;
+    return PSC_OK;
+}
+
 static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *err)
 {
     static const char *const sufs[][5] = {
@@ -875,6 +897,8 @@ static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *er
                 if (st == PSC_OK)
                     st = om_check_value(f, s, err);
             }
+            if (st == PSC_OK)
+                st = om_check_timestamps(f, mt, err);
             if (st == PSC_OK && f->type == PSC_TYPE_HISTOGRAM)
                 st = om_check_histogram(f, mt, err);
         }
