@@ -129,6 +129,11 @@ bool psc_parser_stopped(const psc_parser *p)
     return p->state == ST_DONE || p->state == ST_LONG;
 }
 
+bool psc_parser_stopped_at_limit(const psc_parser *p)
+{
+    return p->state == ST_LONG;
+}
+
 uint64_t psc_parser_line(const psc_parser *p)
 {
     return p->line;

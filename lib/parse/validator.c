@@ -1044,6 +1044,17 @@ psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts
  * often (psc_test_set_stream_chunk, parse/internal.h). */
 static size_t stream_chunk = 1u << 20;
 
+psc_status psc_stream_drain(psc_read_fn rd, void *ctx, char *buf, size_t cap, psc_error *err)
+{
+    for (;;) {
+        long r = rd(ctx, buf, cap, err);
+        if (r < 0)
+            return PSC_E_IO;
+        if (r == 0)
+            return PSC_OK;
+    }
+}
+
 size_t psc_stream_chunk_size(void)
 {
     return stream_chunk;
@@ -1132,8 +1143,15 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
         psc_parser_continue(p, buf, complete, final);
         if ((rc = drain(p, v, diags)))
             goto out;
-        if (final || psc_parser_stopped(p))
+        if (final || psc_parser_stopped_at_limit(p))
             break;
+        if (psc_parser_stopped(p)) {
+            if (psc_stream_drain(rd, ctx, buf, cap, err) != PSC_OK) {
+                rc = PSC_E_IO;
+                goto out;
+            }
+            break;
+        }
         memmove(buf, buf + complete, have - complete);
         have -= complete;
     }
