@@ -247,25 +247,25 @@ def server_checks(p):
 # ---- 2. closed stdout pipe ----------------------------------------------------
 
 def big_inputs(tmp):
-    """Inputs whose output is far larger than a pipe buffer (64 KiB)."""
+    """Inputs whose output is several times a pipe buffer (64 KiB)."""
     big = os.path.join(tmp, "big.prom")
     with open(big, "wb") as f:
-        for i in range(20000):
+        for i in range(4000):
             f.write(b"# HELP fam%d_total Requests.\n# TYPE fam%d_total counter\n" % (i, i))
             f.write(b'fam%d_total{code="200"} %d\nfam%d_total{code="500"} 1\n' % (i, i, i))
     big2 = os.path.join(tmp, "big2.prom")
     with open(big2, "wb") as f:
-        for i in range(20000):
+        for i in range(4000):
             f.write(b"# HELP fam%d_total Requests.\n# TYPE fam%d_total counter\n" % (i, i))
             f.write(b'fam%d_total{code="200"} %d\nfam%d_total{code="404"} 1\n' % (i, i + 5, i))
     bad = os.path.join(tmp, "bad.prom")
     with open(bad, "wb") as f:
-        for i in range(20000):
+        for i in range(4000):
             f.write(b"badMetric%d{ 1\n" % i)
     # lint: three findings per family (help-missing, camel-case, untyped)
     lint = os.path.join(tmp, "lint.prom")
     with open(lint, "wb") as f:
-        for i in range(20000):
+        for i in range(4000):
             f.write(b"camelCase%dValue 1\n" % i)
     return big, big2, bad, lint
 
