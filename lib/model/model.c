@@ -1419,7 +1419,9 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
             break;
         endpos_add(&x.ep, buf, complete);
         total += complete;
-        if (eof || psc_parser_stopped_at_limit(x.p))
+        if (eof)
+            break;
+        if (psc_parser_stopped(x.p) && !psc_parser_stopped_past_eof(x.p))
             break;
         if (psc_parser_stopped(x.p)) {
             st = psc_stream_drain(rd, ctx, buf, cap, err);

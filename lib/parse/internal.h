@@ -19,9 +19,9 @@ void psc_parser_continue(psc_parser *p, const char *buf, size_t len, bool final)
 /* True once the parser reads no more input (sample limit, over-long line,
  * `# EOF` followed by data): the caller may stop reading. */
 bool psc_parser_stopped(const psc_parser *p);
-/* Stopped at an over-long line (the input may be endless, e.g. /dev/zero),
- * not at the end of the exposition (data after `# EOF`). */
-bool psc_parser_stopped_at_limit(const psc_parser *p);
+/* Stopped at data after `# EOF` (the exposition ended), not at a limit
+ * (an over-long line, the sample limit: the input may be endless). */
+bool psc_parser_stopped_past_eof(const psc_parser *p);
 /* Read the rest of a stream and discard it: the parser has stopped at the
  * end of the exposition, and a producer writing into a pipe must not be
  * killed by SIGPIPE for the lines nobody parses. The reader's own limit

@@ -48,6 +48,7 @@ struct psc_parser {
     size_t sused;
     psc_diag_list warnings;
     uint64_t long_off, long_line, long_col; /* ST_LONG: where the limit was crossed */
+    bool past_eof;   /* ST_DONE because data followed `# EOF` */
     bool eol_error;     /* the last error came from reaching the end of the line */
     /* the line being parsed */
     const char *lstart;  /* real start (columns count from here) */
@@ -111,6 +112,7 @@ void psc_parser_reset(psc_parser *p, const char *buf, size_t len)
     p->fmt = p->o.format == PSC_FORMAT_AUTO ? psc_format_detect(p->buf, p->len) : p->o.format;
     p->om = p->fmt == PSC_FORMAT_OPENMETRICS_1_0;
     p->state = ST_LINES;
+    p->past_eof = false;
     p->nsamples = 0;
     psc_diag_list_release(&p->warnings);
 }
@@ -129,9 +131,9 @@ bool psc_parser_stopped(const psc_parser *p)
     return p->state == ST_DONE || p->state == ST_LONG;
 }
 
-bool psc_parser_stopped_at_limit(const psc_parser *p)
+bool psc_parser_stopped_past_eof(const psc_parser *p)
 {
-    return p->state == ST_LONG;
+    return p->state == ST_DONE && p->past_eof;
 }
 
 uint64_t psc_parser_line(const psc_parser *p)
@@ -479,6 +481,7 @@ static psc_status parse_om_comment(psc_parser *p, const char *s, const char *e, 
     }
     if (n > 5 && memcmp(s, "# EOF", 5) == 0) {
         p->state = ST_DONE;
+        p->past_eof = true;
         return fail(p, PSC_E_SYNTAX, PSC_C_DATA_AFTER_EOF, s + 5, "unexpected data after # EOF");
     }
     const char *kw;
@@ -1047,6 +1050,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         ent->exemplar_column = 0;
         if (p->state == ST_AFTER_EOF) {
             p->state = ST_DONE;
+            p->past_eof = true;
             return fail(p, PSC_E_SYNTAX, PSC_C_DATA_AFTER_EOF, ls, "unexpected data after # EOF");
         }
         size_t llen = (size_t)(e - ls);

@@ -289,6 +289,24 @@ static psc_status finish_point(psc_validator *v, mstate *m)
     const vfam *f = &v->fams[v->cur];
     char a[96];
     psc_status st = PSC_OK;
+    const bool created = (m->kinds >> PSC_SAMPLE_CREATED) & 1u;
+    if (v->om && created && f->type == PSC_TYPE_COUNTER && !((m->kinds >> PSC_SAMPLE_TOTAL) & 1u)) {
+        /* OpenMetrics-1.0.md "Counter": a MetricPoint has a Total; the
+         * created timestamp alone is no point */
+        st = addf(v, PSC_C_CREATED_INVALID, f->name, f->len, m->line, m->line_off, 1,
+                  "counter '%s' has a _created sample but no _total for the same labels",
+                  nm(a, sizeof a, f->name, f->len));
+        if (st)
+            return st;
+    }
+    if (v->om && created && is_hist(f->type) && !m->any_bucket && !m->has_count && !m->has_sum) {
+        /* "Histogram": a MetricPoint has buckets, the +Inf one at least */
+        st = addf(v, PSC_C_HISTOGRAM_MISSING_INF, f->name, f->len, m->line, m->line_off, 1,
+                  "%s '%s' has a _created sample but no buckets for the same labels",
+                  psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len));
+        if (st)
+            return st;
+    }
     if (is_hist(f->type) && (m->any_bucket || m->has_count || m->has_sum)) {
         bool gauge = f->type == PSC_TYPE_GAUGEHISTOGRAM;
         const char *cnt = gauge ? "_gcount" : "_count", *sum = gauge ? "_gsum" : "_sum";
@@ -1143,7 +1161,9 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
         psc_parser_continue(p, buf, complete, final);
         if ((rc = drain(p, v, diags)))
             goto out;
-        if (final || psc_parser_stopped_at_limit(p))
+        if (final)
+            break;
+        if (psc_parser_stopped(p) && !psc_parser_stopped_past_eof(p))
             break;
         if (psc_parser_stopped(p)) {
             if (psc_stream_drain(rd, ctx, buf, cap, err) != PSC_OK) {
