@@ -393,11 +393,8 @@ static bool known_code(const char *rule)
 static void check_text(const char *s, const char *what)
 {
     fz_mix_cstr(s, what);
-    /* open: the parser prints an unexpected DEL (0x7f) as it is
-     * (lib/parse/parser.c fail_at_char) */
-    bool del_ok = !fz_strict();
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || (*p == 0x7f && !del_ok))
+        if (*p < 0x20 || *p == 0x7f)
             fz_broken("%s contains control byte 0x%02x: '%s' (BAD-INPUTS H1)", what, *p, s);
 }
 
@@ -643,16 +640,30 @@ psc_status fz_validate_stream(const char *buf, size_t len, const psc_parse_opts 
     psc_error_clear(&err);
     psc_status st = psc_validate_stream(piece_read, &r, opts, diags, &err);
     psc_test_set_stream_chunk(0);
-    /* the sample limit, an over-long line and data after # EOF end the input */
+    /* the sample limit and an over-long line stop reading (the input may
+     * be endless); after # EOF the rest is read and dropped */
     bool limit = false;
     for (size_t i = 0; i < diags->count; i++)
         limit |= strcmp(diags->items[i].rule, psc_code_name(PSC_C_SAMPLE_LIMIT)) == 0 ||
-                 strcmp(diags->items[i].rule, psc_code_name(PSC_C_LINE_TOO_LONG)) == 0 ||
-                 strcmp(diags->items[i].rule, psc_code_name(PSC_C_DATA_AFTER_EOF)) == 0;
+                 strcmp(diags->items[i].rule, psc_code_name(PSC_C_LINE_TOO_LONG)) == 0;
     if ((st == PSC_OK || st == PSC_E_SYNTAX) && !limit) {
         if (r.pos != len)
             fz_broken("psc_validate_stream stopped reading at %zu of %zu bytes without a limit", r.pos, len);
     }
+    return st;
+}
+
+psc_status fz_model_parse_stream(const char *buf, size_t len, const psc_parse_opts *opts, size_t max_piece,
+                                 uint64_t seed, psc_model **out, psc_diag_list *diags)
+{
+    struct piece_reader r = {buf, len, 0, max_piece ? max_piece : 1, seed};
+    psc_test_set_stream_chunk(16 + (size_t)(seed % 200));
+    psc_error err;
+    psc_error_clear(&err);
+    psc_status st = psc_model_parse_stream(piece_read, &r, opts, out, diags, &err);
+    psc_test_set_stream_chunk(0);
+    if (st == PSC_E_IO)
+        fz_broken("psc_model_parse_stream reports a read error the reader never gave: %s", err.message);
     return st;
 }
 
@@ -897,8 +908,11 @@ static bool present(bool has, psc_str s)
     return has && s.len > 0;
 }
 
-const char *fz_model_diff_strict(const psc_model *a, const psc_model *b, bool exemplars)
+const char *fz_model_diff_strict(const psc_model *a, const psc_model *b, unsigned flags)
 {
+    bool exemplars = flags & FZ_CMP_EXEMPLARS, by_line = flags & FZ_CMP_LINES;
+    if (psc_model_format(a) != psc_model_format(b) && by_line)
+        return DIFF("format %s against %s", psc_format_name(psc_model_format(a)), psc_format_name(psc_model_format(b)));
     size_t na = psc_model_family_count(a), nb = psc_model_family_count(b);
     if (na != nb)
         return DIFF("%zu families against %zu", na, nb);
@@ -915,10 +929,16 @@ const char *fz_model_diff_strict(const psc_model *a, const psc_model *b, bool ex
         if (present(x->has_unit, x->unit) != present(y->has_unit, y->unit) ||
             (present(x->has_unit, x->unit) && !psc_str_eq(x->unit, y->unit)))
             return DIFF("family '%.*s' has UNIT '%.*s' against '%.*s'", S(x->name), S(x->unit), S(y->unit));
-        if (x->nmetrics != y->nmetrics)
-            return DIFF("family '%.*s' has %zu metrics against %zu", S(x->name), x->nmetrics, y->nmetrics);
+        if (x->nmetrics != y->nmetrics || x->nseries != y->nseries)
+            return DIFF("family '%.*s' has %zu metrics, %zu series against %zu, %zu", S(x->name), x->nmetrics,
+                        x->nseries, y->nmetrics, y->nseries);
+        if (by_line && x->line != y->line)
+            return DIFF("family '%.*s' on line %" PRIu64 " against %" PRIu64, S(x->name), x->line, y->line);
         for (size_t j = 0; j < x->nmetrics; j++) {
             const psc_metric *p = &x->metrics[j], *q = &y->metrics[j];
+            if (by_line && p->line != q->line)
+                return DIFF("metric %zu of '%.*s' on line %" PRIu64 " against %" PRIu64, j, S(x->name), p->line,
+                            q->line);
             if (p->nlabels != q->nlabels || p->nsamples != q->nsamples)
                 return DIFF("metric %zu of '%.*s' has %zu labels and %zu samples against %zu and %zu", j,
                             S(x->name), p->nlabels, p->nsamples, q->nlabels, q->nsamples);
@@ -932,6 +952,9 @@ const char *fz_model_diff_strict(const psc_model *a, const psc_model *b, bool ex
                 if (!psc_str_eq(s->name, t->name) || s->kind != t->kind || s->nlabels != t->nlabels)
                     return DIFF("sample '%.*s' (%s, line %" PRIu64 ") against '%.*s' (%s)", S(s->name),
                                 psc_sample_kind_name(s->kind), s->line, S(t->name), psc_sample_kind_name(t->kind));
+                if (by_line && (s->line != t->line || !psc_str_eq(s->bound_text, t->bound_text)))
+                    return DIFF("sample '%.*s' on line %" PRIu64 " against %" PRIu64 " (bound text '%.*s', '%.*s')",
+                                S(s->name), s->line, t->line, S(s->bound_text), S(t->bound_text));
                 if (!s->bound_text.ptr != !t->bound_text.ptr)
                     return DIFF("sample '%.*s' (line %" PRIu64 ") has a bound label in one model only", S(s->name),
                                 s->line);

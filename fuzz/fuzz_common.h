@@ -33,7 +33,7 @@ _Noreturn void fz_broken(const char *fmt, ...)
 /*
  * Open library problems the targets tolerate so that the suite stays green
  * until the fix lands (fuzz/pending/ holds an input for each, and
- * fuzz/corpus/README.md lists them). PSC_FUZZ_STRICT=1 in the environment
+ * fuzz/pending/README.md lists them). PSC_FUZZ_STRICT=1 in the environment
  * turns every tolerance off: the pending inputs then fail.
  */
 bool fz_strict(void);
@@ -114,9 +114,14 @@ void fz_check_entry(const psc_entry *e, const char *buf, size_t len, psc_format 
 void fz_check_diags(const psc_diag_list *l, const char *buf, size_t len);
 
 /* psc_validate_stream() over buf, fed in pieces of 1 to @p max_piece bytes
- * (sizes from @p seed); the findings go to @p diags. Returns its status. */
+ * (sizes from @p seed) through small internal chunks; the findings go to
+ * @p diags. Returns its status. */
 psc_status fz_validate_stream(const char *buf, size_t len, const psc_parse_opts *opts,
                               size_t max_piece, uint64_t seed, psc_diag_list *diags);
+
+/* psc_model_parse_stream() over buf, read the same way. */
+psc_status fz_model_parse_stream(const char *buf, size_t len, const psc_parse_opts *opts, size_t max_piece,
+                                 uint64_t seed, psc_model **out, psc_diag_list *diags);
 
 /* Are two finding lists the same (severity, rule, position, message)?
  * On a difference, returns false and describes it in why[0..256). */
@@ -136,7 +141,8 @@ void fz_check_model(const psc_model *m, const char *buf, size_t len, bool valid)
  * `quantile` of buckets and quantiles compare as numbers. A family without
  * TYPE equals an untyped/unknown one with TYPE, and an empty HELP or UNIT
  * equals none. Returns NULL when equal, else a description (static buffer). */
-const char *fz_model_diff_strict(const psc_model *a, const psc_model *b, bool exemplars);
+enum { FZ_CMP_EXEMPLARS = 1, FZ_CMP_LINES = 2 }; /* also compare exemplars / input lines */
+const char *fz_model_diff_strict(const psc_model *a, const psc_model *b, unsigned flags);
 
 /* Comparison across formats: the same set of series (sample name, labels,
  * value, timestamp) after the documented type mapping of docs/convert.md

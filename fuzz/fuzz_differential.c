@@ -167,24 +167,6 @@ static bool text_keeps_all(const psc_model *m)
     return true;
 }
 
-/* Has @p m a metric whose samples are all `_created`? Its text gauge
- * `x_created` does not fold back into `x` (docs/convert.md "Folding
- * x_created back"), so OpenMetrics cannot express the text. */
-static bool created_alone(const psc_model *m)
-{
-    for (size_t i = 0; i < psc_model_family_count(m); i++) {
-        const psc_family *f = psc_model_family(m, i);
-        for (size_t j = 0; j < f->nmetrics; j++) {
-            bool other = false;
-            for (size_t k = 0; k < f->metrics[j].nsamples; k++)
-                other |= f->metrics[j].samples[k].kind != PSC_SAMPLE_CREATED;
-            if (!other)
-                return true;
-        }
-    }
-    return false;
-}
-
 static void om_roundtrip(const char *buf, size_t len)
 {
     psc_parse_opts o;
@@ -201,7 +183,7 @@ static void om_roundtrip(const char *buf, size_t len)
         goto out;
     same_series(m1, m2, "OpenMetrics -> text changes the series", &text);
     psc_status st = fz_write(m2, PSC_OUT_OPENMETRICS, &om, &err);
-    if (st == PSC_E_NOMEM || (st == PSC_E_UNSUPPORTED && created_alone(m1)))
+    if (st == PSC_E_NOMEM)
         goto out;
     if (st != PSC_OK) {
         fprintf(stderr, "text:\n%.*s\n", (int)(text.len > 6000 ? 6000 : text.len), text.p);

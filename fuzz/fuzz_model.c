@@ -19,7 +19,9 @@
  *      other family the same series (fz_model_diff_series);
  *   4. JSON output is valid JSON in the prom2json schema holding every
  *      sample of the model once (docs/convert.md "JSON");
- *   5. with the n-th allocation failing (n from the input's hash),
+ *   5. psc_model_parse_stream() fed in random pieces through small chunks
+ *      gives the same status, findings and model (lines included);
+ *   6. with the n-th allocation failing (n from the input's hash),
  *      psc_model_parse() and psc_model_write() return PSC_E_NOMEM cleanly
  *      (no model, no leak under LeakSanitizer).
  * PSC_FUZZ_NO_ROUNDTRIP=1 in the environment skips 2-4 (the writers still
@@ -206,7 +208,7 @@ static void roundtrip(const psc_model *m, psc_out_format f, uint64_t seed)
     }
     const char *why;
     if ((f == PSC_OUT_TEXT) == is_text(from))
-        why = fz_model_diff_strict(m, m2, f == PSC_OUT_OPENMETRICS);
+        why = fz_model_diff_strict(m, m2, f == PSC_OUT_OPENMETRICS ? FZ_CMP_EXEMPLARS : 0);
     else
         why = fz_model_diff_series(m, m2);
     if (why) {
@@ -304,6 +306,24 @@ static void run_format(const char *buf, size_t len, psc_format fmt, uint64_t see
                   d.nerrors, v.nerrors);
     }
     psc_diag_list_release(&v);
+
+    /* the streamed model and findings are those of the whole buffer */
+    if (fmt != PSC_FORMAT_AUTO) {
+        psc_model *ms = NULL;
+        psc_diag_list ds;
+        psc_diag_list_init(&ds);
+        psc_status ss = fz_model_parse_stream(buf, len, &o, 1 + seed % 61, seed >> 11, &ms, &ds);
+        if (ss != PSC_E_NOMEM) {
+            char why[256];
+            const char *mwhy = ms ? fz_model_diff_strict(m, ms, FZ_CMP_EXEMPLARS | FZ_CMP_LINES) : "no model";
+            if (ss != st || !fz_diags_equal(&d, &ds, why) || mwhy)
+                fz_broken("psc_model_parse_stream (%s) differs from psc_model_parse (%s) in %s: %s",
+                          psc_status_name(ss), psc_status_name(st), psc_format_name(fmt),
+                          ss != st ? "status" : mwhy ? mwhy : why);
+        }
+        psc_model_free(ms);
+        psc_diag_list_release(&ds);
+    }
 
     if (st == PSC_OK) {
         if (!g_no_roundtrip) {

@@ -18,6 +18,7 @@
  *      points of series with both kinds are in time order, metadata is
  *      sorted by metric name;
  *   3. psc_api_response_release() zeroes the response, also after a failure;
+ *      with an allocation failing the decoder returns PSC_E_NOMEM cleanly;
  *   4. the report functions that take decoded data: a report is built from
  *      the decoded series of a query (a row per series: its values as
  *      quantiles, the first value as rate, rate / total as share) and every
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "util/alloc.h"
 
 const char fz_target[] = "promapi";
 
@@ -329,6 +331,26 @@ static void decode(psc_api_endpoint ep, const char *body, size_t len, int status
     psc_api_response_release(&r);
 }
 
+/* The n-th allocation of the library failing (n from the hash): a clean
+ * PSC_E_NOMEM, and the response releases without a leak. */
+static void oom(const char *body, size_t len, uint64_t h)
+{
+    psc_api_response r;
+    psc_error err;
+    psc_alloc_fail_after(0);
+    psc_status st = psc_api_decode(PSC_API_QUERY + (int)((h >> 16) % 9), body, len, 0, &r, &err);
+    long n = psc_alloc_count();
+    psc_api_response_release(&r);
+    if (st != PSC_OK || n <= 0)
+        return;
+    psc_alloc_fail_after(1 + (long)(h % (uint64_t)n));
+    st = psc_api_decode(PSC_API_QUERY + (int)((h >> 16) % 9), body, len, 0, &r, &err);
+    psc_alloc_fail_after(0);
+    if (st != PSC_E_NOMEM && st != PSC_OK)
+        fz_broken("psc_api_decode with an allocation failing returned %s: %s", psc_status_name(st), err.message);
+    psc_api_response_release(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 20))
@@ -347,6 +369,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const int statuses[] = {200, 400, 422, 503, 302};
     uint64_t h = fz_hash(body, blen);
     decode((psc_api_endpoint)(PSC_API_QUERY + (int)(h % 9)), body, blen, statuses[(h >> 8) % 5], ex, nex);
+    oom(body, blen, h);
     free(body);
     return 0;
 }

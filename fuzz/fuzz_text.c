@@ -17,7 +17,10 @@
  *   4. AUTO picks psc_format_detect()'s format;
  *   5. every whitespace-separated token up to 64 bytes that
  *      psc_parse_double() accepts prints with psc_format_double() as text
- *      that reads back as the same double.
+ *      that reads back as the same double;
+ *   6. with an allocation failing in the middle of the input, retrying the
+ *      PSC_E_NOMEM call (parse.h: "retrying is safe") gives every entry and
+ *      error of a run without failure.
  * The loop and the validity agreement are the properties of the former
  * fuzz_parse target.
  */
@@ -27,6 +30,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "util/alloc.h"
 
 const char fz_target[] = "text";
 
@@ -66,6 +70,83 @@ static void check_format(const char *buf, size_t len, psc_format fmt, bool tight
         psc_diag_list_release(&s);
     }
     psc_diag_list_release(&d);
+}
+
+/* One call of the loop, as recorded for comparison. */
+typedef struct step {
+    psc_status st;
+    uint64_t line;
+    int what; /* entry kind or error code */
+} step;
+
+/* Run the pull loop, recording every call; with @p fail_at > 0 the
+ * allocation number fail_at fails, and every PSC_E_NOMEM is retried with
+ * allocations working again (parse.h: retrying is safe). Returns the steps
+ * (at most @p cap), or -1 when the parser could not be created. */
+static long record(const char *buf, size_t len, const psc_parse_opts *o, long fail_at, step *out, size_t cap)
+{
+    psc_parser *p = psc_parser_new(o);
+    if (!p)
+        return -1;
+    psc_parser_reset(p, buf, len);
+    size_t n = 0, retries = 0;
+    psc_alloc_fail_after(fail_at);
+    while (n < cap) {
+        psc_entry e;
+        psc_error err;
+        psc_error_clear(&err);
+        psc_status st = psc_parser_next(p, &e, &err);
+        if (st == PSC_E_NOMEM) {
+            psc_alloc_fail_after(0);
+            if (++retries > 2)
+                fz_broken("psc_parser_next keeps failing after allocations work again");
+            continue;
+        }
+        out[n++] = (step){st, st == PSC_OK ? e.line : err.line, st == PSC_OK ? (int)e.kind : err.code};
+        if (st == PSC_DONE)
+            break;
+    }
+    psc_alloc_fail_after(0);
+    psc_parser_free(p);
+    return (long)n;
+}
+
+/* An allocation failure in the middle of parsing changes nothing once it
+ * is retried (BAD-INPUTS E6: the parser stays usable). */
+static void check_retry(const char *buf, size_t len, psc_format fmt, uint64_t seed)
+{
+    /* open: psc_parser_next() moves to the next line before it can fail
+     * for memory, so the retry skips the line (lib/parse/parser.c) */
+    if (!fz_strict())
+        return;
+    enum { CAP = 4096 };
+    static step a[CAP], b[CAP];
+    psc_parse_opts o;
+    fz_opts(&o, fmt, false);
+    psc_parser *p = psc_parser_new(&o);
+    if (!p)
+        return;
+    psc_parser_reset(p, buf, len);
+    psc_alloc_fail_after(0);
+    psc_entry e;
+    psc_error err;
+    for (size_t i = 0; i < CAP && psc_parser_next(p, &e, &err) != PSC_DONE; i++)
+        ;
+    long allocs = psc_alloc_count();
+    psc_parser_free(p);
+    if (allocs <= 0)
+        return;
+    long na = record(buf, len, &o, 0, a, CAP);
+    long nb = record(buf, len, &o, 1 + (long)(seed % (uint64_t)allocs), b, CAP);
+    if (na < 0 || nb < 0)
+        return;
+    if (na != nb)
+        fz_broken("after a retried allocation failure the parser gives %ld results, not %ld", nb, na);
+    for (long i = 0; i < na; i++)
+        if (a[i].st != b[i].st || a[i].line != b[i].line || a[i].what != b[i].what)
+            fz_broken("after a retried allocation failure result %ld is %s on line %llu, not %s on line %llu", i,
+                      psc_status_name(b[i].st), (unsigned long long)b[i].line, psc_status_name(a[i].st),
+                      (unsigned long long)a[i].line);
 }
 
 static void check_numbers(const char *buf, size_t len)
@@ -123,6 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_broken("psc_format_from_content_type returned %d", (int)ct);
     fz_mix(ct);
     check_numbers(buf, size);
+    check_retry(buf, size, (seed >> 3) & 1 ? PSC_FORMAT_TEXT_1_0_0 : PSC_FORMAT_TEXT_0_0_4, seed);
     free(buf);
     return 0;
 }
