@@ -137,9 +137,9 @@ void cli_stream_close(struct cli_stream *s);
 /*
  * The model of INPUT `arg` (convert, cardinality, diff): URLs are fetched
  * whole and parsed, files and stdin are streamed to psc_model_parse_stream(),
- * so that memory is the model's, not the model's plus the input's. The
- * detected format (Content-Type of a URL, head of a file) replaces
- * popts->format when content_type_wins or popts->format is AUTO. Returns
+ * so that memory is the model's, not the model's plus the input's. A URL's
+ * Content-Type replaces popts->format when content_type_wins or
+ * popts->format is AUTO; a file's detected format only when it is AUTO. Returns
  * EXIT_OK with *st the parse status (*m NULL on PSC_E_NOMEM), or
  * EXIT_RUNTIME after printing why the input could not be read. *source
  * receives the input's display name (owned, free(); may be NULL on

@@ -240,7 +240,7 @@ int cli_model_load(const char *arg, const struct cli_net_opts *net, const psc_pa
         cli_stream_close(&s);
         return EXIT_RUNTIME;
     }
-    if (s.format != PSC_FORMAT_AUTO && (content_type_wins || o.format == PSC_FORMAT_AUTO))
+    if (o.format == PSC_FORMAT_AUTO) /* files: --format decides, detection is the default */
         o.format = s.format;
     psc_error err;
     psc_error_clear(&err);

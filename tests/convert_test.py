@@ -279,6 +279,21 @@ def main():
                 [] if r.returncode == 0 and b"a{b=\"c\"} 1.0 1.0001\n" in r.stdout and b"a 1.0 1.5\n" in r.stdout
                 else [f"exit {r.returncode}: {r.stdout[:200]!r}"])
 
+        # --format decides for files; detection only fills in for auto. This
+        # file looks like OpenMetrics (it ends with # EOF), where 'untyped'
+        # is no type; as text it is valid and # EOF is just a comment.
+        looks_om = os.path.join(tmp, "looks-om.prom")
+        with open(looks_om, "wb") as fh:
+            fh.write(b"# TYPE a untyped\na 1\n# EOF\n")
+        r = c.run(["convert", "--format", "text", "--to", "json", looks_om])
+        c.check("--format text wins over the detected format of a file",
+                [] if r.returncode == 0 and b'"UNTYPED"' in r.stdout
+                else [f"exit {r.returncode}: {r.stdout[:200]!r} {r.stderr[:200]!r}"])
+        r = c.run(["convert", "--to", "json", looks_om])
+        c.check("... and without --format the file is detected as OpenMetrics",
+                [] if r.returncode == 1 and not r.stdout
+                else [f"exit {r.returncode}: {r.stdout[:200]!r} {r.stderr[:200]!r}"])
+
     print(f"{c.count - c.failed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 

@@ -846,6 +846,34 @@ static psc_status om_check_timestamps(const psc_family *f, const psc_metric *mt,
     return PSC_OK;
 }
 
+/* OpenMetrics-1.0.md "Counter", "Histogram": a MetricPoint has its Total,
+ * resp. its buckets; a `_created` alone (which the text formats allow, a
+ * gauge of its own there) is no MetricPoint. */
+static psc_status om_check_created_alone(const psc_family *f, const psc_metric *mt, psc_error *err)
+{
+    if (f->type != PSC_TYPE_COUNTER && f->type != PSC_TYPE_HISTOGRAM)
+        return PSC_OK;
+    const psc_sample *created = NULL;
+    for (size_t q = 0; q < mt->nsamples; q++) {
+        psc_sample_kind k = (psc_sample_kind)mt->samples[q].kind;
+        if (k == PSC_SAMPLE_CREATED)
+            created = &mt->samples[q];
+        else if (f->type == PSC_TYPE_COUNTER ? k == PSC_SAMPLE_TOTAL || k == PSC_SAMPLE_VALUE
+                                              : k == PSC_SAMPLE_BUCKET)
+            return PSC_OK;
+    }
+    if (!created)
+        return PSC_OK;
+    char a[128];
+    return psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, created->line,
+                          "'%s' on line %llu has no %s for the same labels, which openmetrics "
+                          "cannot express: a %s point needs %s",
+                          psc_msg_name(a, created->name), (unsigned long long)created->line,
+                          f->type == PSC_TYPE_COUNTER ? "_total" : "buckets",
+                          psc_metric_type_name(f->type),
+                          f->type == PSC_TYPE_COUNTER ? "its total" : "its buckets");
+}
+
 static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *err)
 {
     static const char *const sufs[][5] = {
@@ -899,6 +927,8 @@ static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *er
             }
             if (st == PSC_OK)
                 st = om_check_timestamps(f, mt, err);
+            if (st == PSC_OK)
+                st = om_check_created_alone(f, mt, err);
             if (st == PSC_OK && f->type == PSC_TYPE_HISTOGRAM)
                 st = om_check_histogram(f, mt, err);
         }
