@@ -1,4 +1,5 @@
-# Shared by bench/run and bench/profile (sourced; bash). Expects root, here,
+# shellcheck shell=bash disable=SC2154
+# Shared by bench/run and bench/profile (sourced). Expects root, here,
 # out_dir, cache_dir and seed to be set.
 
 bench_die() {
