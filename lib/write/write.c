@@ -1064,8 +1064,12 @@ static psc_status write_om(const psc_model *m, wout *w, psc_error *err)
     psc_status st = fold_prepare(&fold, m);
     if (st == PSC_E_NOMEM)
         st = psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
-    if (st == PSC_OK)
+    if (st == PSC_OK) {
         st = om_check(m, &fold, err);
+        /* om_check's name-clash table can run out of memory too */
+        if (st == PSC_E_NOMEM)
+            st = psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
+    }
     if (st == PSC_OK)
         st = write_om_families(m, w, &fold, err);
     fold_release(&fold);
