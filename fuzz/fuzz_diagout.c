@@ -128,12 +128,19 @@ static void check_text(const printed *t, const char *const *sources, const psc_d
                     fz_broken("text diagnostics: no 'more diagnostics not shown' line");
             } else {
                 const psc_diag *d = &lists[i]->items[k];
-                char tail[600];
-                int tl = snprintf(tail, sizeof tail, ": %s: %s [%s]", psc_severity_name(d->severity), d->message,
-                                  d->rule);
-                if (tl > 0 && (size_t)tl < sizeof tail &&
-                    (ll < (size_t)tl || memcmp(line + ll - (size_t)tl, tail, (size_t)tl) != 0))
+                /* the message as the terminal escaping of the CLI writes it */
+                char *tail = NULL;
+                size_t tl = 0;
+                FILE *tf = open_memstream(&tail, &tl);
+                if (!tf)
+                    fz_broken("open_memstream failed");
+                fprintf(tf, ": %s: ", psc_severity_name(d->severity));
+                cli_print_escaped(tf, d->message, strlen(d->message));
+                fprintf(tf, " [%s]", d->rule);
+                fclose(tf);
+                if (ll < tl || memcmp(line + ll - tl, tail, tl) != 0)
                     fz_broken("text diagnostic line '%.*s' does not end with '%s'", (int)ll, line, tail);
+                free(tail);
                 size_t sl = strlen(sources[i]);
                 if (printable(sources[i]) && (ll < sl || memcmp(line, sources[i], sl) != 0 || line[sl] != ':'))
                     fz_broken("text diagnostic line does not start with its source '%s'", sources[i]);
