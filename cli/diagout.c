@@ -102,8 +102,10 @@ void cli_diag_print(struct cli_diag_printer *p, const char *source, const psc_di
         }
         p->printed++;
     }
-    if (l->dropped && p->fmt == CLI_DIAG_TEXT)
-        fprintf(f, "%s: %zu more diagnostics not shown\n", source, l->dropped);
+    if (l->dropped && p->fmt == CLI_DIAG_TEXT) {
+        cli_print_escaped(f, source, strlen(source));
+        fprintf(f, ": %zu more diagnostics not shown\n", l->dropped);
+    }
 }
 
 void cli_diag_end(struct cli_diag_printer *p)

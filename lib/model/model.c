@@ -610,8 +610,11 @@ struct bseries_key {
     uint32_t metric;
     const char *name;
     psc_str bound;        /* ptr NULL: no bound label */
+    double boundv;        /* its number, NaN when it is none */
 };
 
+/* Bounds compare as numbers when both are (le="0.5" and le="0.50" are one
+ * bucket: the validator and the writers see them so), else as text. */
 static bool bseries_same(const struct bseries_key *k, uint32_t id)
 {
     const psc_sample *s = &k->b->bs[id];
@@ -620,6 +623,8 @@ static bool bseries_same(const struct bseries_key *k, uint32_t id)
     psc_str v = s->bound_text;
     if (!k->bound.ptr || !v.ptr)
         return !k->bound.ptr && !v.ptr;
+    if (!isnan(k->boundv) && !isnan(s->bound))
+        return k->boundv == s->bound;
     return seq(v, k->bound);
 }
 
@@ -641,7 +646,8 @@ static psc_status index_pending(builder *b)
             psc_hidx_prefetch_tag(h, b->bs_tag[j + 8]);
         if (b->bs_metric[j] == NONE)
             continue;
-        struct bseries_key k = {b, b->bs_metric[j], b->bs[j].name.ptr, b->bs[j].bound_text};
+        struct bseries_key k = {b, b->bs_metric[j], b->bs[j].name.ptr, b->bs[j].bound_text,
+                                b->bs[j].bound};
         bool inserted;
         if (psc_hidx_find_or_insert_tag(h, b->bs_tag[j], bseries_eq, &k, (uint32_t)j, &inserted) ==
             NONE)
@@ -804,6 +810,13 @@ static psc_status add_sample(builder *b, const psc_entry *e)
         if (!name.ptr)
             return PSC_E_NOMEM;
     }
+    if (bi != SIZE_MAX && !isnan(bound)) {
+        /* a numeric bound is hashed by its value, as bseries_same compares it */
+        double v = bound == 0 ? 0.0 : bound; /* -0 and 0 are one bound */
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        bpair = pair_hash(b->nh[bi], psc_hash_mix(bits, 0x9e3779b97f4a7c15ull));
+    }
     const uint32_t stag = psc_hidx_tag(psc_hash_mix(nameh, msum + bpair));
 
     /* the metric: usually the previous sample's; else found or created
@@ -866,7 +879,7 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     uint32_t dup = NONE;
     if (!new_metric) {
         struct bseries_key sk = {b, mid, name.ptr,
-                                 bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL};
+                                 bi != SIZE_MAX ? e->labels[bi].value : PSC_STR_NULL, bound};
         uint32_t first = b->bm_first[mid];
         if (b->bm_last[mid] == b->nbs - 1 && b->nbs - first == bm->nsamples && bm->nsamples <= 64) {
             for (uint32_t j = first; j < b->nbs; j++)
