@@ -42,6 +42,8 @@ gen() {
     key=$(md5sum < "$here/gen_exposition.c" | cut -c1-8)
     local f=$cache_dir/$variant-$limit$value-seed$seed-$key.$ext
     if [ ! -s "$f" ] || [ ! -s "$f.json" ]; then
+        # inputs of an older generator source go
+        rm -f "$cache_dir/$variant-$limit$value-seed$seed-"*".$ext" "$cache_dir/$variant-$limit$value-seed$seed-"*".$ext.json"
         echo "bench: generating $(basename "$f")" >&2
         "$GEN" --seed "$seed" --variant "$variant" --format "$format" "--$limit" "$value" \
             -o "$f.tmp" --stats "$f.json.tmp"
