@@ -274,15 +274,15 @@ int cmd_cardinality(int argc, char **argv)
         psc_diag_list_init(&diags);
         psc_model *m = NULL;
         psc_status st;
-        struct cli_input in = {0}; /* only its source is used */
-        if (cli_model_load(argv[i], &a.net, &a.po, false, &m, &diags, &st, &in.source) != EXIT_OK) {
-            free(in.source);
+        char *source = NULL;
+        if (cli_model_load(argv[i], &a.net, &a.po, false, &m, &diags, &st, &source) != EXIT_OK) {
+            free(source);
             psc_diag_list_release(&diags);
             status = EXIT_RUNTIME;
             continue;
         }
         if (!m) {
-            cli_errorf("%s: out of memory", in.source);
+            cli_errorf("%s: out of memory", source);
             status = EXIT_RUNTIME;
         } else {
             if (diags.nerrors) {
@@ -293,7 +293,7 @@ int cmd_cardinality(int argc, char **argv)
                         first = &diags.items[k];
                 if (!g_cli.quiet) {
                     fprintf(stderr, "promscope: ");
-                    cli_print_escaped(stderr, in.source, strlen(in.source));
+                    cli_print_escaped(stderr, source, strlen(source));
                     fprintf(stderr, ": %zu format %s, lines with errors are not counted", diags.nerrors,
                             diags.nerrors == 1 ? "error" : "errors");
                     if (first)
@@ -307,7 +307,7 @@ int cmd_cardinality(int argc, char **argv)
             psc_error err;
             psc_error_clear(&err);
             if (psc_card_add(card, m, &err) != PSC_OK) {
-                cli_errorf("%s: out of memory", in.source);
+                cli_errorf("%s: out of memory", source);
                 status = EXIT_RUNTIME;
             }
             ninputs++;
@@ -315,7 +315,7 @@ int cmd_cardinality(int argc, char **argv)
         (void)st;
         psc_model_free(m);
         psc_diag_list_release(&diags);
-        cli_input_release(&in);
+        free(source);
     }
     if (ninputs) {
         if (a.out == CARD_JSON)

@@ -905,25 +905,25 @@ int cmd_lint(int argc, char **argv)
         cli_diag_begin(&pr, stdout,
                        cfg.out == OUT_JSON ? CLI_DIAG_JSON : cfg.out == OUT_GITHUB ? CLI_DIAG_GITHUB : CLI_DIAG_TEXT);
     for (int i = optind; i < argc; i++) {
-        struct cli_input in = {0}; /* only its source is used */
+        char *source = NULL;
         psc_diag_list diags;
         psc_diag_list_init(&diags);
         psc_status st;
-        if (lint_input(argv[i], &net, &cfg.po, &cfg.lo, &diags, &st, &in.source) != EXIT_OK) {
-            free(in.source);
+        if (lint_input(argv[i], &net, &cfg.po, &cfg.lo, &diags, &st, &source) != EXIT_OK) {
+            free(source);
             psc_diag_list_release(&diags);
             status = EXIT_RUNTIME;
             continue;
         }
         if (st != PSC_OK) {
-            cli_errorf("%s: %s", in.source, st == PSC_E_NOMEM ? "out of memory" : psc_status_name(st));
+            cli_errorf("%s: %s", source, st == PSC_E_NOMEM ? "out of memory" : psc_status_name(st));
             status = EXIT_RUNTIME;
         } else {
             /* a shallow copy without the baselined findings; the strings stay owned by diags */
             psc_diag_list shown = diags;
             shown.items = malloc((diags.count ? diags.count : 1) * sizeof *shown.items);
             if (!shown.items) {
-                cli_errorf("%s: out of memory", in.source);
+                cli_errorf("%s: out of memory", source);
                 status = EXIT_RUNTIME;
             } else {
                 size_t kept[3] = {0, 0, 0};
@@ -948,14 +948,14 @@ int cmd_lint(int argc, char **argv)
                 shown.nerrors = kept[PSC_SEV_ERROR] + drop_err;
                 shown.nwarnings = kept[PSC_SEV_WARNING] + drop_warn;
                 if (cfg.out == OUT_SARIF)
-                    sarif_printed = sarif_results(stdout, sarif_printed, in.source, &shown);
+                    sarif_printed = sarif_results(stdout, sarif_printed, source, &shown);
                 else
-                    cli_diag_print(&pr, in.source, &shown);
+                    cli_diag_print(&pr, source, &shown);
                 free(shown.items);
             }
         }
         psc_diag_list_release(&diags);
-        cli_input_release(&in);
+        free(source);
     }
     if (cfg.out == OUT_SARIF)
         sarif_end(stdout, sarif_printed);

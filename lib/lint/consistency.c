@@ -36,13 +36,12 @@ typedef struct points {
     size_t n, cap;
 } points;
 
-static bool push(lint_ctx *c, points *ps, const psc_sample *s, const char *label)
+static bool push(lint_ctx *c, points *ps, const psc_sample *s)
 {
     if (psc_grow((void **)&ps->p, &ps->cap, ps->n + 1, sizeof *ps->p)) {
         c->st = PSC_E_NOMEM;
         return false;
     }
-    (void)label;
     ps->p[ps->n] = (point){s->bound, s->value, s->line, s->bound_text, ps->n};
     ps->n++;
     return true;
@@ -55,7 +54,7 @@ static void histogram_metric(lint_ctx *c, const psc_family *f, const psc_metric 
     for (size_t k = 0; k < mt->nsamples; k++) {
         const psc_sample *s = &mt->samples[k];
         if (s->kind == PSC_SAMPLE_BUCKET) {
-            if (!isnan(s->bound) && !push(c, ps, s, "le"))
+            if (!isnan(s->bound) && !push(c, ps, s))
                 return;
         } else if ((s->kind == PSC_SAMPLE_COUNT || s->kind == PSC_SAMPLE_GCOUNT) && !count) {
             count = s;
@@ -127,7 +126,7 @@ static void summary_metric(lint_ctx *c, const psc_family *f, const psc_metric *m
                           lint_series_of(c, fn, mt->labels, mt->nlabels));
                 continue;
             }
-            if (!push(c, ps, s, "quantile"))
+            if (!push(c, ps, s))
                 return;
         } else if (s->kind == PSC_SAMPLE_COUNT && (isnan(s->value) || s->value < 0)) {
             lint_emit(c, r, fn, s->line, lint_col_value(c, s->line),

@@ -826,7 +826,7 @@ static psc_status om_check_histogram(const psc_family *f, const psc_metric *mt, 
 
 /* OpenMetrics-1.0.md "Timestamps": the samples of a MetricPoint have a
  * timestamp all or none; the text formats allow each line its own. */
-static psc_status om_check_timestamps(const psc_family *f, const psc_metric *mt, psc_error *err)
+static psc_status om_check_timestamps(const psc_metric *mt, psc_error *err)
 {
     for (size_t q = 1; q < mt->nsamples; q++) {
         const psc_sample *s = &mt->samples[q];
@@ -842,7 +842,6 @@ static psc_status om_check_timestamps(const psc_family *f, const psc_metric *mt,
                                   mt->samples[0].has_timestamp ? "has one" : "has none");
         }
     }
-    (void)f;
     return PSC_OK;
 }
 
@@ -926,7 +925,7 @@ static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *er
                     st = om_check_value(f, s, err);
             }
             if (st == PSC_OK)
-                st = om_check_timestamps(f, mt, err);
+                st = om_check_timestamps(mt, err);
             if (st == PSC_OK)
                 st = om_check_created_alone(f, mt, err);
             if (st == PSC_OK && f->type == PSC_TYPE_HISTOGRAM)
