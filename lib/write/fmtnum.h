@@ -24,6 +24,20 @@
 void psc_shortest_digits(double v, char digits[24], int *nd, int *dp);
 
 /*
+ * The same digits by the exact big-decimal method, about 15 times slower:
+ * the reference psc_shortest_digits is tested against (fmtnum.c explains
+ * both methods).
+ */
+void psc_shortest_digits_exact(double v, char digits[24], int *nd, int *dp);
+
+/*
+ * For tests: the entry of psc_shortest_digits' table for the decimal
+ * exponent k, g = g[0] * 2^63 + g[1] = floor(10^-k * 2^(125 -
+ * floor(-k * log2(10)))) + 1. False when k is outside the table.
+ */
+bool psc_shortest_table_entry(int k, uint64_t g[2]);
+
+/*
  * The OpenMetrics rendering of a float: psc_format_double() plus ".0" when
  * the text has neither '.' nor an exponent nor letters ("1" -> "1.0",
  * "1e+06" stays), as client_golang's and client_python's OpenMetrics
