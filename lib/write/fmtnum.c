@@ -1190,7 +1190,7 @@ size_t psc_format_double(double v, char buf[32])
     return (size_t)(o - buf);
 }
 
-size_t psc_format_double_om(double v, char buf[PSC_NUM_MAX])
+size_t psc_format_double_om(double v, char buf[32])
 {
     size_t n = psc_format_double(v, buf);
     if (!isfinite(v) || memchr(buf, '.', n) || memchr(buf, 'e', n))

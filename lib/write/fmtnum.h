@@ -42,9 +42,10 @@ bool psc_shortest_table_entry(int k, uint64_t g[2]);
  * the text has neither '.' nor an exponent nor letters ("1" -> "1.0",
  * "1e+06" stays), as client_golang's and client_python's OpenMetrics
  * encoders do and as OpenMetrics-1.0.md "Considerations: Canonical Numbers"
- * asks for "le" and "quantile" values. Returns the length.
+ * asks for "le" and "quantile" values. At most 26 bytes and a NUL.
+ * Returns the length.
  */
-size_t psc_format_double_om(double v, char buf[PSC_NUM_MAX]);
+size_t psc_format_double_om(double v, char buf[32]);
 
 /*
  * Plain decimal text without exponent of the shortest round-trip digits

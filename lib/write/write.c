@@ -37,6 +37,8 @@ void wo_init(wout *w, psc_write_fn fn, void *ctx)
     w->ctx = ctx;
     w->failed = 0;
     w->len = 0;
+    memset(w->bound, 0, sizeof w->bound);
+    memset(w->names, 0, sizeof w->names);
 }
 
 int wo_flush(wout *w)
@@ -47,7 +49,7 @@ int wo_flush(wout *w)
     return w->failed;
 }
 
-void wo_put(wout *w, const char *p, size_t n)
+void wo_put_slow(wout *w, const char *p, size_t n)
 {
     if (w->failed || n == 0)
         return;
@@ -68,12 +70,19 @@ void wo_puts(wout *w, const char *s)
     wo_put(w, s, strlen(s));
 }
 
-void wo_putc(wout *w, char c)
+const char *wo_bound(wout *w, double v, int form, size_t *len)
 {
-    if (w->len < sizeof w->buf)
-        w->buf[w->len++] = c;
-    else
-        wo_put(w, &c, 1);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    wbound *e = &w->bound[((bits ^ (uint64_t)form) * 0x9e3779b97f4a7c15u) >> 58]; /* 64 slots */
+    if (e->len == 0 || e->bits != bits || e->form != form) {
+        size_t n = form == WB_OM ? psc_format_double_om(v, e->text) : psc_format_double(v, e->text);
+        e->bits = bits;
+        e->form = (uint8_t)form;
+        e->len = (uint8_t)n;
+    }
+    *len = e->len;
+    return e->text;
 }
 
 /* ------------------------------------------------------------------ */
@@ -142,6 +151,19 @@ static bool legacy_label_name(psc_str s)
             return false;
     }
     return true;
+}
+
+bool wo_legacy_name(wout *w, psc_str s, bool label)
+{
+    uintptr_t a = (uintptr_t)s.ptr;
+    wname *e = &w->names[((a ^ (a >> 7) ^ s.len) * 0x9e3779b97f4a7c15u) >> 57]; /* 128 slots */
+    if (e->ptr != s.ptr || e->len != s.len || e->label != label || !s.ptr) {
+        e->ptr = s.ptr;
+        e->len = s.len;
+        e->label = label;
+        e->legacy = label ? legacy_label_name(s) : legacy_metric_name(s);
+    }
+    return e->legacy;
 }
 
 static bool has_suffix(psc_str s, const char *suf)
@@ -389,24 +411,42 @@ static void clash_release(clash *c)
 /* Escape backslash, line feed and (when quote) double quote: the escaping
  * of label values and quoted names in both formats, of HELP in OpenMetrics
  * (quote true) and in Prometheus text (quote false). */
+static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
+{
+    uint64_t y = x ^ (0x0101010101010101u * c);
+    return (y - 0x0101010101010101u) & ~y & 0x8080808080808080u;
+}
+
+/* Index of the first byte of p[0..n) that put_escaped replaces, or n;
+ * eight bytes at a time (the first flagged byte of a word is exact). */
+static size_t plain_run(const char *p, size_t n, bool quote)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (bytes_equal(x, '\\') | bytes_equal(x, '\n') | (quote ? bytes_equal(x, '"') : 0))
+            break;
+    }
+    for (; i < n; i++)
+        if (p[i] == '\\' || p[i] == '\n' || (quote && p[i] == '"'))
+            break;
+    return i;
+}
+
 static void put_escaped(wout *w, psc_str s, bool quote)
 {
-    const char *p = s.ptr, *e = s.ptr + s.len, *run = p;
-    for (; p < e; p++) {
-        const char *rep;
-        if (*p == '\\')
-            rep = "\\\\";
-        else if (*p == '\n')
-            rep = "\\n";
-        else if (*p == '"' && quote)
-            rep = "\\\"";
-        else
-            continue;
-        wo_put(w, run, (size_t)(p - run));
-        wo_put(w, rep, 2);
-        run = p + 1;
+    const char *p = s.ptr;
+    size_t n = s.len;
+    for (;;) {
+        size_t k = plain_run(p, n, quote);
+        wo_put(w, p, k);
+        if (k == n)
+            return;
+        wo_put(w, p[k] == '\\' ? "\\\\" : p[k] == '\n' ? "\\n" : "\\\"", 2);
+        p += k + 1;
+        n -= k + 1;
     }
-    wo_put(w, run, (size_t)(e - run));
 }
 
 static void put_quoted(wout *w, psc_str s)
@@ -420,7 +460,7 @@ static void put_quoted(wout *w, psc_str s)
  * Suffixes are legacy characters, so base decides. */
 static void put_meta_name(wout *w, psc_str base, const char *suffix)
 {
-    if (legacy_metric_name(base)) {
+    if (wo_legacy_name(w, base, false)) {
         wo_put(w, base.ptr, base.len);
         wo_puts(w, suffix);
     } else {
@@ -433,7 +473,7 @@ static void put_meta_name(wout *w, psc_str base, const char *suffix)
 
 static void put_label_name(wout *w, psc_str name)
 {
-    if (legacy_label_name(name))
+    if (wo_legacy_name(w, name, true))
         wo_put(w, name.ptr, name.len);
     else
         put_quoted(w, name);
@@ -459,8 +499,8 @@ static void put_labels(wout *w, const psc_sample *s, bool om, bool first)
     put_label_name(w, bl.name);
     wo_putc(w, '=');
     if (!isnan(s->bound)) {
-        char b[PSC_NUM_MAX];
-        size_t n = om ? psc_format_double_om(s->bound, b) : psc_format_double(s->bound, b);
+        size_t n;
+        const char *b = wo_bound(w, s->bound, om ? WB_OM : WB_TEXT, &n);
         wo_putc(w, '"');
         wo_put(w, b, n);
         wo_putc(w, '"');
@@ -474,8 +514,7 @@ static void put_labels(wout *w, const psc_sample *s, bool om, bool first)
 
 static void text_sample(wout *w, const psc_sample *s)
 {
-    char b[PSC_NUM_MAX];
-    if (legacy_metric_name(s->name)) {
+    if (wo_legacy_name(w, s->name, false)) {
         wo_put(w, s->name.ptr, s->name.len);
         if (has_labels(s)) {
             wo_putc(w, '{');
@@ -489,13 +528,16 @@ static void text_sample(wout *w, const psc_sample *s)
         put_labels(w, s, false, false);
         wo_putc(w, '}');
     }
-    wo_putc(w, ' ');
-    wo_put(w, b, psc_format_double(s->value, b));
+    char *o = wo_room(w, 1 + 32 + 1 + 24 + 1);
+    size_t n = 0;
+    o[n++] = ' ';
+    n += psc_format_double(s->value, o + n);
     if (s->has_timestamp) {
-        wo_putc(w, ' ');
-        wo_put(w, b, psc_format_int64(s->timestamp_ms, b));
+        o[n++] = ' ';
+        n += psc_format_int64(s->timestamp_ms, o + n);
     }
-    wo_putc(w, '\n');
+    o[n++] = '\n';
+    w->len += n;
 }
 
 /* The Prometheus text format has one sample per series ("Each line must
@@ -873,7 +915,7 @@ static psc_status om_check_created_alone(const psc_family *f, const psc_metric *
                           f->type == PSC_TYPE_COUNTER ? "its total" : "its buckets");
 }
 
-static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *err)
+static psc_status om_check(const psc_model *m, const omfold *fold, wout *w, psc_error *err)
 {
     static const char *const sufs[][5] = {
         [PSC_TYPE_COUNTER] = {"_total", "_created", NULL},
@@ -912,7 +954,7 @@ static psc_status om_check(const psc_model *m, const omfold *fold, psc_error *er
             for (size_t q = 0; st == PSC_OK && q < mt->nsamples; q++) {
                 const psc_sample *s = &mt->samples[q];
                 for (size_t l = 0; l < s->nlabels; l++) {
-                    if (!legacy_label_name(s->labels[l].name)) {
+                    if (!wo_legacy_name(w, s->labels[l].name, true)) {
                         st = psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
                                             "label name '%s' of '%s' on line %llu is not expressible in "
                                             "openmetrics 1.0, which allows only [a-zA-Z_][a-zA-Z0-9_]*",
@@ -955,7 +997,6 @@ static bool ms_seconds_round_trip(int64_t ms)
 static void om_sample(wout *w, const psc_model *m, const psc_family *f, const psc_sample *s,
                       psc_sample_kind kind)
 {
-    char b[PSC_NUM_MAX];
     if (!src_om(m) && f->type == PSC_TYPE_COUNTER) {
         psc_str base = om_base(m, f);
         wo_put(w, base.ptr, base.len);
@@ -971,22 +1012,23 @@ static void om_sample(wout *w, const psc_model *m, const psc_family *f, const ps
         put_labels(w, s, true, true);
         wo_putc(w, '}');
     }
-    wo_putc(w, ' ');
-    size_t n;
+    char *o = wo_room(w, 1 + PSC_NUM_MAX + 1 + PSC_NUM_MAX);
+    size_t n = 0;
+    o[n++] = ' ';
     if (is_count_kind(s->kind) && psc_double_is_count(s->value))
-        n = psc_format_double_plain(s->value, b); /* integers: "17", never "1.7e+07" */
+        n += psc_format_double_plain(s->value, o + n); /* integers: "17", never "1.7e+07" */
     else
-        n = psc_format_double_om(s->value, b);
-    wo_put(w, b, n);
+        n += psc_format_double_om(s->value, o + n);
     if (s->has_timestamp) {
-        wo_putc(w, ' ');
+        o[n++] = ' ';
         if (s->timestamp_ms_exact && ms_seconds_round_trip(s->timestamp_ms))
-            n = psc_format_ms_as_seconds(s->timestamp_ms, b);
+            n += psc_format_ms_as_seconds(s->timestamp_ms, o + n);
         else
-            n = psc_format_double_plain(s->timestamp, b);
-        wo_put(w, b, n);
+            n += psc_format_double_plain(s->timestamp, o + n);
     }
+    w->len += n;
     if (s->exemplar) {
+        char b[PSC_NUM_MAX];
         const psc_exemplar *x = s->exemplar;
         wo_puts(w, " # {");
         for (size_t i = 0; i < x->nlabels; i++) {
@@ -1064,7 +1106,7 @@ static psc_status write_om(const psc_model *m, wout *w, psc_error *err)
     if (st == PSC_E_NOMEM)
         st = psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
     if (st == PSC_OK) {
-        st = om_check(m, &fold, err);
+        st = om_check(m, &fold, w, err);
         /* om_check's name-clash table can run out of memory too */
         if (st == PSC_E_NOMEM)
             st = psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");

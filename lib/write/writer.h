@@ -3,9 +3,36 @@
 #define PSC_WRITE_WRITER_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "promscope/write.h"
 #include "util/buf.h"
+
+/* A bound (le, quantile) as rendered once: the same few bounds repeat on
+ * every series of a histogram or summary. */
+typedef struct wbound {
+    uint64_t bits;  /* of the double */
+    uint8_t form;   /* WB_TEXT or WB_OM */
+    uint8_t len;    /* 0: empty slot */
+    char text[32];  /* psc_format_double(_om): at most 26 bytes and a NUL */
+} wbound;
+
+enum { WB_TEXT = 1, WB_OM = 2, WB_SLOTS = 64 };
+
+/* Whether a name is in the legacy character set, remembered by its bytes'
+ * address and length: the model keeps one copy of each name, so the same
+ * name comes back at the same address (the model is not changed while it
+ * is written, so a hit is always right). */
+typedef struct wname {
+    const char *ptr;
+    size_t len;
+    bool label;     /* the label-name rule (no ':') */
+    bool legacy;
+} wname;
+
+enum { WN_SLOTS = 128 };
 
 /* Buffered output through the caller's psc_write_fn. After the first
  * failure of the callback every later write is dropped. */
@@ -14,15 +41,53 @@ typedef struct wout {
     void *ctx;
     int failed;
     size_t len;
+    wbound bound[WB_SLOTS];
+    wname names[WN_SLOTS];
     char buf[16384];
 } wout;
 
 void wo_init(wout *w, psc_write_fn fn, void *ctx);
-void wo_put(wout *w, const char *p, size_t n);
+/* The slow paths of the inline functions below. */
+void wo_put_slow(wout *w, const char *p, size_t n);
 void wo_puts(wout *w, const char *s);
-void wo_putc(wout *w, char c);
-/* Hand the buffered bytes to the callback; 0 on success. */
+/* Hand the buffered bytes to the callback; 0 on success. The buffer is
+ * empty afterwards (bytes after a failure are dropped). */
 int wo_flush(wout *w);
+
+static inline void wo_put(wout *w, const char *p, size_t n)
+{
+    if (n - 1 < sizeof w->buf - w->len) { /* n > 0 and it fits */
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+    } else if (n) {
+        wo_put_slow(w, p, n);
+    }
+}
+
+static inline void wo_putc(wout *w, char c)
+{
+    if (w->len == sizeof w->buf)
+        wo_flush(w);
+    w->buf[w->len++] = c;
+}
+
+/* Room for n <= sizeof buf contiguous bytes at the end of the buffer: write
+ * at most n bytes at the pointer returned, then add their count to len. */
+static inline char *wo_room(wout *w, size_t n)
+{
+    if (sizeof w->buf - w->len < n)
+        wo_flush(w);
+    return w->buf + w->len;
+}
+
+/* The bound v (not NaN) as psc_format_double (form WB_TEXT) or
+ * psc_format_double_om (WB_OM) renders it, from the table when it was
+ * rendered before. Returns the text (NUL-terminated) and its length. */
+const char *wo_bound(wout *w, double v, int form, size_t *len);
+
+/* Is s a legacy metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, label false) or
+ * label name ([a-zA-Z_][a-zA-Z0-9_]*, label true)? */
+bool wo_legacy_name(wout *w, psc_str s, bool label);
 
 /* The view of a model family in the Prometheus text and JSON outputs: an
  * OpenMetrics family may become up to three text families (a counter's
