@@ -1221,7 +1221,8 @@ size_t psc_format_double_plain(double v, char buf[PSC_NUM_MAX])
 
 bool psc_double_is_count(double v)
 {
-    return v >= 0 && v < 18446744073709551616.0 && v == floor(v);
+    /* in range, the conversion truncates exactly */
+    return v >= 0 && v < 18446744073709551616.0 && (double)(uint64_t)v == v;
 }
 
 size_t psc_format_int64(int64_t v, char buf[24])

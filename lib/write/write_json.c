@@ -13,7 +13,6 @@
  * "0"; OpenMetrics types) is written down in docs/convert.md.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fmtnum.h"
@@ -22,6 +21,7 @@
 
 typedef struct jentry {
     double value;
+    size_t len;
     char text[32]; /* the le or quantile as Go prints it: the map key */
 } jentry;
 
@@ -49,6 +49,33 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return l;
 }
 
+static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
+{
+    uint64_t y = x ^ (0x0101010101010101u * c);
+    return (y - 0x0101010101010101u) & ~y & 0x8080808080808080u;
+}
+
+/* Index of the first byte at or after i in p[0..n) that is not printable
+ * ASCII left as is by jstr_body, or n; eight bytes at a time (the first
+ * flagged byte of a word is exact, so the byte loop finds it). */
+static size_t jplain_run(const unsigned char *p, size_t i, size_t n)
+{
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t below_space = (x - 0x2020202020202020u) & ~x & 0x8080808080808080u;
+        if ((x & 0x8080808080808080u) | below_space | bytes_equal(x, '"') | bytes_equal(x, '\\') |
+            bytes_equal(x, '<') | bytes_equal(x, '>') | bytes_equal(x, '&'))
+            break;
+    }
+    for (; i < n; i++) {
+        unsigned c = p[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&')
+            break;
+    }
+    return i;
+}
+
 /* The inside of a JSON string the way Go's encoding/json writes it. */
 static void jstr_body(wout *w, const char *s, size_t n)
 {
@@ -56,13 +83,12 @@ static void jstr_body(wout *w, const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
     while (i < n) {
+        i = jplain_run(p, i, n);
+        if (i == n)
+            break;
         unsigned c = p[i];
         char esc[8];
         size_t el = 0, adv = 1;
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
-            i++;
-            continue;
-        }
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
@@ -116,14 +142,28 @@ static void jkey(wout *w, const char *k, bool *first)
     wo_puts(w, "\":");
 }
 
-static int lab_cmp(const void *x, const void *y)
+static int lab_cmp(const psc_label *a, const psc_label *b)
 {
-    const psc_label *a = *(const psc_label *const *)x, *b = *(const psc_label *const *)y;
     size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
     int c = n ? memcmp(a->name.ptr, b->name.ptr, n) : 0;
     if (c)
         return c;
     return a->name.len < b->name.len ? -1 : a->name.len > b->name.len;
+}
+
+/* Sort by name, bytewise. A sample has a handful of labels, usually in
+ * order already, and no two with the same name: an insertion sort. */
+static void sort_labels(const psc_label **l, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const psc_label *x = l[i];
+        size_t j = i;
+        while (j > 0 && lab_cmp(l[j - 1], x) > 0) {
+            l[j] = l[j - 1];
+            j--;
+        }
+        l[j] = x;
+    }
 }
 
 /* "labels":{...}, sorted by name; nothing when there are no labels. With
@@ -136,7 +176,7 @@ static bool jlabels(jctx *c, const psc_label *labels, size_t n, const psc_sample
     psc_label bl = {PSC_STR_NULL, PSC_STR_NULL};
     if (bound_of)
         bl = psc_sample_bound_label(bound_of);
-    if (psc_grow((void **)&c->lab, &c->cap_lab, n + 1, sizeof *c->lab))
+    if (n + 1 > c->cap_lab && psc_grow((void **)&c->lab, &c->cap_lab, n + 1, sizeof *c->lab))
         return false;
     for (size_t i = 0; i < n; i++)
         c->lab[k++] = &labels[i];
@@ -145,7 +185,7 @@ static bool jlabels(jctx *c, const psc_label *labels, size_t n, const psc_sample
     if (k == 0)
         return true;
     if (k > 1)
-        qsort(c->lab, k, sizeof *c->lab, lab_cmp);
+        sort_labels(c->lab, k);
     wout *w = c->w;
     jkey(w, "labels", first);
     wo_putc(w, '{');
@@ -160,8 +200,8 @@ static bool jlabels(jctx *c, const psc_label *labels, size_t n, const psc_sample
             ((bound_of->kind == PSC_SAMPLE_BUCKET && l->name.len == 2 && memcmp(l->name.ptr, "le", 2) == 0) ||
              (bound_of->kind == PSC_SAMPLE_QUANTILE && l->name.len == 8 &&
               memcmp(l->name.ptr, "quantile", 8) == 0))) {
-            char b[32];
-            size_t bn = psc_format_double(bound_of->bound, b);
+            size_t bn;
+            const char *b = wo_bound(w, bound_of->bound, WB_TEXT, &bn);
             jstr(w, b, bn);
         } else {
             jstr(w, l->value.ptr, l->value.len);
@@ -173,27 +213,43 @@ static bool jlabels(jctx *c, const psc_label *labels, size_t n, const psc_sample
 
 static void jnum(wout *w, double v, bool count)
 {
-    char b[PSC_NUM_MAX];
-    size_t n = count && psc_double_is_count(v) ? psc_format_double_plain(v, b) : psc_format_double(v, b);
-    wo_putc(w, '"');
-    wo_put(w, b, n);
-    wo_putc(w, '"');
+    char *o = wo_room(w, 2 + PSC_NUM_MAX);
+    size_t n = 1;
+    o[0] = '"';
+    n += count && psc_double_is_count(v) ? psc_format_double_plain(v, o + 1) : psc_format_double(v, o + 1);
+    o[n++] = '"';
+    w->len += n;
 }
 
 static void jts(wout *w, bool has, int64_t ms, bool *first)
 {
     if (!has)
         return;
-    char b[24];
     jkey(w, "timestamp_ms", first);
-    wo_putc(w, '"');
-    wo_put(w, b, psc_format_int64(ms, b));
-    wo_putc(w, '"');
+    char *o = wo_room(w, 2 + 24);
+    size_t n = 1;
+    o[0] = '"';
+    n += psc_format_int64(ms, o + 1);
+    o[n++] = '"';
+    w->len += n;
 }
 
-static int jentry_cmp(const void *x, const void *y)
+/* Sort by text, bytewise (Go sorts map keys so). The entries of one object
+ * have distinct bounds, hence distinct texts; a histogram has a dozen
+ * buckets: an insertion sort. */
+static void sort_entries(jentry *e, size_t n)
 {
-    return strcmp(((const jentry *)x)->text, ((const jentry *)y)->text);
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(e[i - 1].text, e[i].text) <= 0)
+            continue;
+        jentry x = e[i];
+        size_t j = i;
+        while (j > 0 && strcmp(e[j - 1].text, x.text) > 0) {
+            e[j] = e[j - 1];
+            j--;
+        }
+        e[j] = x;
+    }
 }
 
 /* One histogram/summary object being collected. */
@@ -218,13 +274,13 @@ static bool jobj_flush(jctx *c, const psc_metric *mt, json_shape shape, jobj *o,
         return false;
     jts(w, o->has_ts, o->ts, &fm);
     if (c->nent) {
-        qsort(c->ent, c->nent, sizeof *c->ent, jentry_cmp);
+        sort_entries(c->ent, c->nent);
         jkey(w, shape == SHAPE_HISTOGRAM ? "buckets" : "quantiles", &fm);
         wo_putc(w, '{');
         for (size_t i = 0; i < c->nent; i++) {
             if (i)
                 wo_putc(w, ',');
-            jstr(w, c->ent[i].text, strlen(c->ent[i].text));
+            jstr(w, c->ent[i].text, c->ent[i].len);
             wo_putc(w, ':');
             jnum(w, c->ent[i].value, shape == SHAPE_HISTOGRAM);
         }
@@ -270,7 +326,10 @@ static bool jpoints(jctx *c, const psc_metric *mt, const part *p, bool *first)
                 return false;
             jentry *e = &c->ent[c->nent++];
             e->value = s->value;
-            psc_format_double(s->bound, e->text);
+            size_t bn;
+            const char *b = wo_bound(c->w, s->bound, WB_TEXT, &bn);
+            memcpy(e->text, b, bn + 1);
+            e->len = bn;
             o.last_key = s->bound;
         } else if (is_count) {
             o.has_count = true;

@@ -80,7 +80,7 @@ static inline char *wo_room(wout *w, size_t n)
     return w->buf + w->len;
 }
 
-/* The bound v (not NaN) as psc_format_double (form WB_TEXT) or
+/* The bound v as psc_format_double (form WB_TEXT) or
  * psc_format_double_om (WB_OM) renders it, from the table when it was
  * rendered before. Returns the text (NUL-terminated) and its length. */
 const char *wo_bound(wout *w, double v, int form, size_t *len);
