@@ -28,6 +28,8 @@
 #include "util/hash.h"
 
 #define NONE UINT32_MAX
+#define LC_LABELS 16 /* label positions whose hashes are remembered */
+#define LC_BYTES 96  /* up to this many bytes of name="value */
 
 typedef struct vfam {
     const char *name;
@@ -45,26 +47,36 @@ typedef struct claim {
     size_t len;
 } claim;
 
-/* State of one metric (label set) of the current family. */
+/* Histogram, summary and multi-role state of one metric. Only the metrics
+ * that need it have one: those with a bucket, quantile, _count or _sum, or
+ * with samples of more than one role (_total and _created). A family of a
+ * million single-role series (a counter, a gauge) keeps none. */
+typedef struct mext {
+    uint64_t kind_line[11]; /* last line per psc_sample_kind, where kinds says */
+    /* histogram / gaugehistogram */
+    bool any_bucket, has_inf, neg_bucket, has_count, has_sum;
+    /* summary quantiles of this point (bounded list) */
+    bool any_q;
+    uint32_t nq;
+    double last_le, last_bucket, inf_value, count, sum, last_q;
+    uint64_t inf_line, count_line, sum_line, last_bucket_line;
+    uint64_t count_off, sum_off;
+    double q[16];
+} mext;
+
+/* State of one metric (label set) of the current family: 56 bytes, the
+ * validator's memory per series of the largest family. */
 typedef struct mstate {
     psc_fp fp;
     uint64_t line, line_off;   /* first sample: line and byte offset of its start */
-    /* the current MetricPoint */
-    unsigned kinds;        /* bit per psc_sample_kind seen in this point */
-    bool ts_set, has_ts;   /* timestamp presence decided for this metric */
-    double ts;             /* last timestamp */
-    uint64_t kind_line[11];
-    /* histogram / gaugehistogram */
-    bool any_bucket, has_inf, neg_bucket, has_count, has_sum;
-    double last_le, last_bucket, inf_value, count, sum;
-    uint64_t inf_line, count_line, sum_line, last_bucket_line;
-    uint64_t count_off, sum_off;
-    /* summary quantiles of this point (bounded list) */
-    double last_q;
-    bool any_q;
-    uint32_t nq;
-    double q[16];
+    double ts;                 /* last timestamp */
+    uint64_t kline;            /* the last line of the one role seen, while ext == NONE */
+    uint32_t ext;              /* index into psc_validator.ext, or NONE */
+    uint16_t kinds;            /* bit per psc_sample_kind seen in the current MetricPoint */
+    bool ts_set, has_ts;       /* timestamp presence decided for this metric */
 } mstate;
+
+static const mext mext_zero;
 
 struct psc_validator {
     psc_format fmt;
@@ -83,9 +95,19 @@ struct psc_validator {
     mstate *ms;
     size_t nms, capms;
     psc_hidx ms_idx;
+    mext *ext;
+    size_t next, capext;
     uint32_t cur_metric;
     char *tmp;            /* scratch for fingerprints of escaped labels */
     size_t tmpcap;
+    /* the label hashes of the previous sample, by position: consecutive
+     * samples (the buckets of a histogram, the codes of a counter) repeat
+     * most of their labels */
+    struct lcache {
+        uint32_t len;     /* bytes of name="value held in lbytes; 0 = empty */
+        psc_fp fp;
+    } lc[LC_LABELS];
+    char lbytes[LC_LABELS][LC_BYTES];
     /* lookup context */
     const char *key;
     size_t keylen;
@@ -165,6 +187,7 @@ void psc_validator_free(psc_validator *v)
     psc_free(v->claims);
     psc_hidx_release(&v->claim_idx);
     psc_free(v->ms);
+    psc_free(v->ext);
     psc_hidx_release(&v->ms_idx);
     psc_free(v->tmp);
     psc_free(v);
@@ -271,6 +294,7 @@ static psc_status claim_type_names(psc_validator *v, uint32_t f, uint64_t line, 
 static void reset_family_state(psc_validator *v)
 {
     v->nms = 0;
+    v->next = 0;
     psc_hidx_clear(&v->ms_idx);
     v->cur_metric = NONE;
     v->tainted = false;
@@ -281,12 +305,56 @@ static bool is_hist(psc_metric_type t)
     return t == PSC_TYPE_HISTOGRAM || t == PSC_TYPE_GAUGEHISTOGRAM;
 }
 
+/* The extended state of m, read-only: all zero when it has none. */
+static const mext *ext_of(const psc_validator *v, const mstate *m)
+{
+    return m->ext == NONE ? &mext_zero : &v->ext[m->ext];
+}
+
+/* The extended state of m, made on first use; NULL when out of memory. */
+static mext *ext_need(psc_validator *v, mstate *m)
+{
+    if (m->ext != NONE)
+        return &v->ext[m->ext];
+    if (v->next >= NONE - 1 || psc_grow((void **)&v->ext, &v->capext, v->next + 1, sizeof *v->ext))
+        return NULL;
+    mext *x = &v->ext[v->next];
+    *x = mext_zero;
+    for (unsigned k = 0; k < 11; k++)
+        if ((m->kinds >> k) & 1u)
+            x->kind_line[k] = m->kline;
+    m->ext = (uint32_t)v->next++;
+    return x;
+}
+
+/* The line of the last sample of role kind in the current point (kinds has
+ * its bit). */
+static uint64_t kline_get(const psc_validator *v, const mstate *m, unsigned kind)
+{
+    return m->ext == NONE ? m->kline : v->ext[m->ext].kind_line[kind];
+}
+
+/* Record line L for role kind, before kinds gets its bit. */
+static psc_status kline_set(psc_validator *v, mstate *m, unsigned kind, uint64_t L)
+{
+    if (m->ext == NONE && (m->kinds & ~(1u << kind)) == 0) {
+        m->kline = L;
+        return PSC_OK;
+    }
+    mext *x = ext_need(v, m);
+    if (!x)
+        return PSC_E_NOMEM;
+    x->kind_line[kind] = L;
+    return PSC_OK;
+}
+
 /* End-of-MetricPoint checks of a histogram metric. */
 static psc_status finish_point(psc_validator *v, mstate *m)
 {
     if (v->cur == NONE || v->tainted)
         goto reset;
     const vfam *f = &v->fams[v->cur];
+    const mext *x = ext_of(v, m);
     char a[96];
     psc_status st = PSC_OK;
     const bool created = (m->kinds >> PSC_SAMPLE_CREATED) & 1u;
@@ -299,7 +367,7 @@ static psc_status finish_point(psc_validator *v, mstate *m)
         if (st)
             return st;
     }
-    if (v->om && created && is_hist(f->type) && !m->any_bucket && !m->has_count && !m->has_sum) {
+    if (v->om && created && is_hist(f->type) && !x->any_bucket && !x->has_count && !x->has_sum) {
         /* "Histogram": a MetricPoint has buckets, the +Inf one at least */
         st = addf(v, PSC_C_HISTOGRAM_MISSING_INF, f->name, f->len, m->line, m->line_off, 1,
                   "%s '%s' has a _created sample but no buckets for the same labels",
@@ -307,38 +375,38 @@ static psc_status finish_point(psc_validator *v, mstate *m)
         if (st)
             return st;
     }
-    if (is_hist(f->type) && (m->any_bucket || m->has_count || m->has_sum)) {
+    if (is_hist(f->type) && (x->any_bucket || x->has_count || x->has_sum)) {
         bool gauge = f->type == PSC_TYPE_GAUGEHISTOGRAM;
         const char *cnt = gauge ? "_gcount" : "_count", *sum = gauge ? "_gsum" : "_sum";
-        if (!m->has_inf) {
+        if (!x->has_inf) {
             st = addf(v, PSC_C_HISTOGRAM_MISSING_INF, f->name, f->len, m->line, m->line_off, 1,
                       "%s '%s' has no bucket with le=\"+Inf\"", psc_metric_type_name(f->type),
                       nm(a, sizeof a, f->name, f->len));
-        } else if (m->has_count && !isnan(m->count) && m->count != m->inf_value) {
-            char x[32], y[32];
-            snprintf(x, sizeof x, "%.17g", m->count);
-            snprintf(y, sizeof y, "%.17g", m->inf_value);
-            st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, m->count_off, 1,
+        } else if (x->has_count && !isnan(x->count) && x->count != x->inf_value) {
+            char cs[32], is[32];
+            snprintf(cs, sizeof cs, "%.17g", x->count);
+            snprintf(is, sizeof is, "%.17g", x->inf_value);
+            st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, x->count_line, x->count_off, 1,
                       "%s of %s '%s' is %s but its le=\"+Inf\" bucket (line %llu) is %s", cnt,
-                      psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), x, (unsigned long long)m->inf_line, y);
+                      psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), cs, (unsigned long long)x->inf_line, is);
         }
         if (st)
             return st;
         if (v->om) {
-            if (m->has_sum && !m->has_count)
-                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->sum_line, m->sum_off, 1,
+            if (x->has_sum && !x->has_count)
+                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, x->sum_line, x->sum_off, 1,
                           "%s '%s' has %s but no %s: OpenMetrics requires both or neither",
                           psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), sum, cnt);
-            else if (m->has_count && !m->has_sum)
-                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, m->count_line, m->count_off, 1,
+            else if (x->has_count && !x->has_sum)
+                st = addf(v, PSC_C_HISTOGRAM_COUNT_MISMATCH, f->name, f->len, x->count_line, x->count_off, 1,
                           "%s '%s' has %s but no %s: OpenMetrics requires both or neither",
                           psc_metric_type_name(f->type), nm(a, sizeof a, f->name, f->len), cnt, sum);
-            else if (!gauge && m->has_sum && m->neg_bucket)
-                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, m->sum_off, 1,
+            else if (!gauge && x->has_sum && x->neg_bucket)
+                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, x->sum_line, x->sum_off, 1,
                           "histogram '%s' has buckets with negative thresholds and must not have a _sum",
                           nm(a, sizeof a, f->name, f->len));
-            else if (gauge && m->has_sum && m->sum < 0 && !m->neg_bucket)
-                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, m->sum_line, m->sum_off, 1,
+            else if (gauge && x->has_sum && x->sum < 0 && !x->neg_bucket)
+                st = addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, f->name, f->len, x->sum_line, x->sum_off, 1,
                           "_gsum of gaugehistogram '%s' is negative but no bucket has a negative threshold",
                           nm(a, sizeof a, f->name, f->len));
         }
@@ -347,9 +415,12 @@ static psc_status finish_point(psc_validator *v, mstate *m)
     }
 reset:
     m->kinds = 0;
-    m->any_bucket = m->has_inf = m->neg_bucket = m->has_count = m->has_sum = false;
-    m->any_q = false;
-    m->nq = 0;
+    if (m->ext != NONE) {
+        mext *w = &v->ext[m->ext];
+        w->any_bucket = w->has_inf = w->neg_bucket = w->has_count = w->has_sum = false;
+        w->any_q = false;
+        w->nq = 0;
+    }
     return PSC_OK;
 }
 
@@ -523,7 +594,7 @@ static psc_status on_metadata(psc_validator *v, const psc_entry *ent)
  * bytes are contiguous and hashed in place; otherwise they are assembled in
  * a scratch buffer first, so both spellings give the same fingerprint.
  */
-static psc_fp label_fp(psc_validator *v, const psc_label *l)
+static psc_fp label_fp_slow(psc_validator *v, const psc_label *l)
 {
     const psc_str n = l->name, val = l->value;
     if (val.ptr == n.ptr + n.len + 2 && n.ptr[n.len] == '=' && n.ptr[n.len + 1] == '"')
@@ -545,6 +616,47 @@ static psc_fp label_fp(psc_validator *v, const psc_label *l)
     if (val.len)
         memcpy(v->tmp + n.len + 2, val.ptr, val.len);
     return psc_hash128(v->tmp, need, v->seed);
+}
+
+static inline uint64_t ld64(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* a[0..n) == b[0..n) for short n, inline: word compares instead of a call */
+static inline bool short_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8)
+            if (ld64(a + i) != ld64(b + i))
+                return false;
+        return ld64(a + n - 8) == ld64(b + n - 8);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* label_fp() of label number i of a sample, reusing the hash of the
+ * previous sample's label i when its bytes are the same. */
+static inline psc_fp label_fp_at(psc_validator *v, const psc_label *l, size_t i)
+{
+    const psc_str n = l->name, val = l->value;
+    const size_t len = n.len + 2 + val.len;
+    if (i >= LC_LABELS || len > LC_BYTES || val.ptr != n.ptr + n.len + 2 || n.ptr[n.len] != '=' ||
+        n.ptr[n.len + 1] != '"')
+        return label_fp_slow(v, l); /* escaped, long or far: no cache */
+    struct lcache *c = &v->lc[i];
+    if (c->len == len && short_eq(v->lbytes[i], n.ptr, len))
+        return c->fp;
+    /* the bytes are name="value, contiguous in the line (checked above) */
+    c->fp = psc_hash128(n.ptr, len, v->seed);
+    memcpy(v->lbytes[i], n.ptr, len);
+    c->len = (uint32_t)len;
+    return c->fp;
 }
 
 static bool ms_eq(void *ctx, uint32_t id)
@@ -679,7 +791,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     uint64_t le_col = 0;
     for (size_t i = 0; i < ent->nlabels; i++) {
         const psc_label *l = &ent->labels[i];
-        psc_fp h = label_fp(v, l);
+        psc_fp h = label_fp_at(v, l, i);
         all = psc_fp_add(all, h);
         if (name_is(l->name, "le")) {
             if (kind == PSC_SAMPLE_BUCKET) {
@@ -719,27 +831,25 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
 
     /* the metric (label set) within the family */
     v->keyfp = mfp;
-    uint32_t mi = psc_hidx_find(&v->ms_idx, mfp.a, ms_eq, v);
+    /* most samples continue the metric of the previous one */
+    uint32_t mi = v->cur_metric != NONE && v->ms[v->cur_metric].fp.a == mfp.a &&
+                          v->ms[v->cur_metric].fp.b == mfp.b
+                      ? v->cur_metric
+                      : psc_hidx_find(&v->ms_idx, mfp.a, ms_eq, v);
     if (mi == NONE) {
         if (v->nms >= NONE - 1 || psc_grow((void **)&v->ms, &v->capms, v->nms + 1, sizeof *v->ms) ||
             psc_hidx_insert(&v->ms_idx, mfp.a, (uint32_t)v->nms))
             return PSC_E_NOMEM;
         mi = (uint32_t)v->nms++;
         mstate *m = &v->ms[mi];
-        /* kind_line[] and q[] are read only where kinds / nq say they are set */
         m->fp = mfp;
         m->line = L;
         m->line_off = ent->offset;
+        m->ts = 0;
+        m->kline = 0;
+        m->ext = NONE;
         m->kinds = 0;
         m->ts_set = m->has_ts = false;
-        m->ts = 0;
-        m->any_bucket = m->has_inf = m->neg_bucket = m->has_count = m->has_sum = false;
-        m->last_le = m->last_bucket = m->inf_value = m->count = m->sum = 0;
-        m->inf_line = m->count_line = m->sum_line = m->last_bucket_line = 0;
-        m->count_off = m->sum_off = 0;
-        m->last_q = 0;
-        m->any_q = false;
-        m->nq = 0;
     } else if (v->om && mi != v->cur_metric) {
         char s[300];
         render_series(s, sizeof s, ent);
@@ -752,6 +862,22 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     }
     v->cur_metric = mi;
     mstate *m = &v->ms[mi];
+    /* histogram and summary roles keep their state in the extended record */
+    mext *x = NULL;
+    switch (kind) {
+    case PSC_SAMPLE_BUCKET:
+    case PSC_SAMPLE_COUNT:
+    case PSC_SAMPLE_GCOUNT:
+    case PSC_SAMPLE_SUM:
+    case PSC_SAMPLE_GSUM:
+    case PSC_SAMPLE_QUANTILE:
+        if (!(x = ext_need(v, m)))
+            return PSC_E_NOMEM;
+        break;
+    default:
+        break;
+    }
+    const mext *xr = x ? x : ext_of(v, m);
 
     /* MetricPoints (OpenMetrics "Metric"): timestamps present on all or none, non-decreasing */
     if (v->om) {
@@ -762,7 +888,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         bool newer = ent->has_timestamp && m->has_ts && ent->timestamp > m->ts;
         bool again;
         if (kind == PSC_SAMPLE_BUCKET)
-            again = m->any_bucket && le_ok && lv <= m->last_le && newer;
+            again = xr->any_bucket && le_ok && lv <= xr->last_le && newer;
         else if (kind == PSC_SAMPLE_QUANTILE || kind == PSC_SAMPLE_STATE)
             again = ((m->kinds >> kind) & 1u) && newer;
         else
@@ -781,7 +907,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                 render_series(s, sizeof s, ent);
                 return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, ent->name_column,
                             "duplicate series %s: first at line %llu", s,
-                            (unsigned long long)m->kind_line[kind]);
+                            (unsigned long long)kline_get(v, m, kind));
             }
             if ((st = finish_point(v, m)))
                 return st;
@@ -796,11 +922,12 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
         char s[300];
         render_series(s, sizeof s, ent);
         return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, ent->name_column,
-                    "duplicate series %s: first at line %llu", s, (unsigned long long)m->kind_line[kind]);
+                    "duplicate series %s: first at line %llu", s, (unsigned long long)kline_get(v, m, kind));
     }
-    uint64_t prev_line = (m->kinds >> kind) & 1u ? m->kind_line[kind] : 0;
+    uint64_t prev_line = (m->kinds >> kind) & 1u ? kline_get(v, m, kind) : 0;
+    if ((st = kline_set(v, m, kind, L)))
+        return st;
     m->kinds |= 1u << kind;
-    m->kind_line[kind] = L;
 
     /* exemplars: OpenMetrics "Counter", "Histogram", "GaugeHistogram" */
     if (ent->has_exemplar && !(kind == PSC_SAMPLE_TOTAL || (kind == PSC_SAMPLE_BUCKET && is_hist(t)))) {
@@ -828,36 +955,36 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                         nm(a, sizeof a, fname, flen), nm(b, sizeof b, le.ptr, le.len));
         }
         bool bad_value = v->om && (isnan(val) || val < 0 || !is_integer(val));
-        if (m->any_bucket && lv <= m->last_le) {
+        if (x->any_bucket && lv <= x->last_le) {
             v->tainted = true;
-            return addf(v, lv == m->last_le ? PSC_C_DUPLICATE_SERIES : PSC_C_HISTOGRAM_BUCKET_ORDER, fname, flen, L, ent->offset, le_col,
-                        lv == m->last_le ? "bucket le=\"%s\" of histogram '%s' repeats the threshold of line %llu"
+            return addf(v, lv == x->last_le ? PSC_C_DUPLICATE_SERIES : PSC_C_HISTOGRAM_BUCKET_ORDER, fname, flen, L, ent->offset, le_col,
+                        lv == x->last_le ? "bucket le=\"%s\" of histogram '%s' repeats the threshold of line %llu"
                                          : "bucket le=\"%s\" of histogram '%s' comes after a larger threshold "
                                            "(line %llu): buckets must be in increasing order of le",
                         nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen),
-                        (unsigned long long)m->last_bucket_line);
+                        (unsigned long long)x->last_bucket_line);
         }
-        if (m->any_bucket && val < m->last_bucket) {
+        if (x->any_bucket && val < x->last_bucket) {
             st = addf(v, PSC_C_HISTOGRAM_NOT_CUMULATIVE, fname, flen, L, ent->offset, vc,
                       "bucket le=\"%s\" of histogram '%s' is lower than the previous bucket (line %llu): "
                       "buckets must be cumulative",
                       nm(b, sizeof b, le.ptr, le.len), nm(a, sizeof a, fname, flen),
-                      (unsigned long long)m->last_bucket_line);
+                      (unsigned long long)x->last_bucket_line);
             if (st)
                 return st;
         }
         /* recorded even when the value is bad, so that the end-of-metric
          * checks do not report the same sample again */
-        m->any_bucket = true;
-        m->last_le = lv;
-        m->last_bucket = val;
-        m->last_bucket_line = L;
+        x->any_bucket = true;
+        x->last_le = lv;
+        x->last_bucket = val;
+        x->last_bucket_line = L;
         if (lv < 0)
-            m->neg_bucket = true;
+            x->neg_bucket = true;
         if (v->om ? (le.len == 4 && memcmp(le.ptr, "+Inf", 4) == 0) : (isinf(lv) && lv > 0)) {
-            m->has_inf = true;
-            m->inf_value = val;
-            m->inf_line = L;
+            x->has_inf = true;
+            x->inf_value = val;
+            x->inf_line = L;
         }
         if (bad_value)
             return addf(v, PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc,
@@ -867,20 +994,20 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
     }
     case PSC_SAMPLE_COUNT:
     case PSC_SAMPLE_GCOUNT:
-        m->has_count = true;
-        m->count = val;
-        m->count_line = L;
-        m->count_off = ent->offset;
+        x->has_count = true;
+        x->count = val;
+        x->count_line = L;
+        x->count_off = ent->offset;
         if (v->om && (isnan(val) || val < 0 || !is_integer(val)))
             return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must be a non-negative integer count", nm(a, sizeof a, ent->name.ptr, ent->name.len));
         break;
     case PSC_SAMPLE_SUM:
     case PSC_SAMPLE_GSUM:
-        m->has_sum = true;
-        m->sum = val;
-        m->sum_line = L;
-        m->sum_off = ent->offset;
-        if (v->om && (isnan(val) || (kind == PSC_SAMPLE_SUM && val < 0 && !(t == PSC_TYPE_HISTOGRAM && m->neg_bucket))))
+        x->has_sum = true;
+        x->sum = val;
+        x->sum_line = L;
+        x->sum_off = ent->offset;
+        if (v->om && (isnan(val) || (kind == PSC_SAMPLE_SUM && val < 0 && !(t == PSC_TYPE_HISTOGRAM && x->neg_bucket))))
             return addf(v, t == PSC_TYPE_SUMMARY ? PSC_C_SUMMARY_INVALID_VALUE : PSC_C_HISTOGRAM_INVALID_VALUE, fname, flen, L, ent->offset, vc, "'%s' must not be %s", nm(a, sizeof a, ent->name.ptr, ent->name.len),
                         isnan(val) ? "NaN" : "negative");
         break;
@@ -898,19 +1025,19 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             return addf(v, PSC_C_SUMMARY_INVALID_VALUE, fname, flen, L, ent->offset, vc,
                         "quantile value of summary '%s' must not be negative", nm(a, sizeof a, fname, flen));
         if (v->om) {
-            for (uint32_t i = 0; i < m->nq; i++)
-                if (m->q[i] == q)
+            for (uint32_t i = 0; i < x->nq; i++)
+                if (x->q[i] == q)
                     return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, le_col,
                                 "quantile=\"%s\" of summary '%s' appears twice in one metric point",
                                 nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen));
-            if (m->nq < 16)
-                m->q[m->nq++] = q;
-        } else if (m->any_q && q == m->last_q) {
+            if (x->nq < 16)
+                x->q[x->nq++] = q;
+        } else if (x->any_q && q == x->last_q) {
             return addf(v, PSC_C_DUPLICATE_SERIES, fname, flen, L, ent->offset, le_col,
                         "quantile=\"%s\" of summary '%s' repeats the quantile of line %llu",
                         nm(b, sizeof b, quantile.ptr, quantile.len), nm(a, sizeof a, fname, flen),
                         (unsigned long long)prev_line);
-        } else if (m->any_q && q < m->last_q) {
+        } else if (x->any_q && q < x->last_q) {
             st = addf(v, PSC_C_SUMMARY_QUANTILE_ORDER, fname, flen, L, ent->offset, le_col,
                       "quantile=\"%s\" of summary '%s' is not above the previous quantile: quantiles "
                       "must be in increasing order",
@@ -918,8 +1045,8 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
             if (st)
                 return st;
         }
-        m->any_q = true;
-        m->last_q = q;
+        x->any_q = true;
+        x->last_q = q;
         break;
     }
     case PSC_SAMPLE_STATE:
