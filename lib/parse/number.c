@@ -105,6 +105,30 @@ psc_status psc_parse_number(const char *s, size_t n, bool allow_special, double 
         }
         return PSC_E_SYNTAX;
     }
+    /* the common case first: [digits] [. digits] with at most 15 digits in
+     * all, so that the digits and the power of ten are exact doubles and one
+     * correctly rounded division gives the value */
+    if (n - i <= 16) {
+        uint64_t m = 0;
+        size_t j = i, point = 0, digits = 0;
+        for (; j < n; j++) {
+            unsigned d = (unsigned)(unsigned char)s[j] - '0';
+            if (d < 10) {
+                m = m * 10 + d;
+                digits++;
+            } else if (s[j] == '.' && !point) {
+                point = j + 1;
+            } else {
+                break;
+            }
+        }
+        if (j == n && digits && digits <= 15) {
+            size_t frac = point ? n - point : 0;
+            double v = frac ? (double)m / pow10_tab[frac] : (double)m;
+            *out = neg ? -v : v;
+            return PSC_OK;
+        }
+    }
     /* [digits] [. digits] [e [sign] digits], at least one mantissa digit */
     uint64_t mant = 0;
     int sig = 0;          /* significant digits accumulated in mant */

@@ -26,6 +26,8 @@
 enum { ST_LINES = 0, ST_AFTER_EOF, ST_LONG, ST_DONE };
 enum { NUMBER_MAX = 4096 };
 
+#define NAME_CACHE_BYTES 128  /* metric names remembered up to this length */
+
 struct psc_parser {
     psc_parse_opts o;
     const char *buf;
@@ -54,6 +56,10 @@ struct psc_parser {
     const char *lstart;  /* real start (columns count from here) */
     uint64_t lno;
     psc_error *err;
+    /* the metric name of the previous sample: consecutive samples mostly
+     * repeat it, and comparing is cheaper than scanning byte by byte */
+    size_t pname_len;                     /* 0: none */
+    char pname[NAME_CACHE_BYTES];
 };
 
 void psc_parse_opts_init(psc_parse_opts *o)
@@ -395,6 +401,44 @@ static const char *scan_lname(const char *s, const char *e)
     return s;
 }
 
+static inline uint64_t ld64(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* a[0..n) == b[0..n) for short n, inline */
+static inline bool short_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8)
+            if (ld64(a + i) != ld64(b + i))
+                return false;
+        return ld64(a + n - 8) == ld64(b + n - 8);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* scan_mname() that first tries the previous sample's name: the same bytes
+ * followed by a byte that cannot continue a name end at the same place. */
+static const char *scan_mname_cached(psc_parser *p, const char *s, const char *e)
+{
+    const size_t n = p->pname_len;
+    if (n && (size_t)(e - s) > n && short_eq(s, p->pname, n) && !(psc_cc[(unsigned char)s[n]] & CC_MNAME))
+        return s + n;
+    const char *ne = scan_mname(s, e);
+    const size_t l = (size_t)(ne - s);
+    if (l && l <= NAME_CACHE_BYTES) {
+        memcpy(p->pname, s, l);
+        p->pname_len = l;
+    }
+    return ne;
+}
+
 /* A metric name in metadata: legacy, or quoted (text 1.0.0). */
 static psc_status parse_meta_name(psc_parser *p, const char **ps, const char *e, psc_str *out,
                                   const char *kw)
@@ -602,6 +646,7 @@ static psc_status parse_labels(psc_parser *p, const char **ps, const char *e, bo
     const bool quoted_ok = p->fmt == PSC_FORMAT_TEXT_1_0_0;
     const char *s = *ps + 1;
     size_t n = 0;
+    uint64_t seen = 0; /* a bit per (length, first byte, last byte) of the names so far */
     if (text)
         s = skip_blanks(s, e);
     if (s < e && *s == '}') {
@@ -658,7 +703,7 @@ static psc_status parse_labels(psc_parser *p, const char **ps, const char *e, bo
             s = ne;
         }
         char b[64];
-        if (text)
+        if (text && s < e && (*s == ' ' || *s == '\t'))
             s = skip_blanks(s, e);
         if (s >= e || *s != '=') {
             if (s < e && *s == '\0')
@@ -668,7 +713,7 @@ static psc_status parse_labels(psc_parser *p, const char **ps, const char *e, bo
                         tok(b, sizeof b, name.ptr, name.len));
         }
         s++;
-        if (text)
+        if (text && s < e && (*s == ' ' || *s == '\t'))
             s = skip_blanks(s, e);
         if (s >= e || *s != '"')
             return fail_at_char(p, PSC_C_EXPECTED_QUOTE, s, e, "'\"' to open the label value");
@@ -680,12 +725,18 @@ static psc_status parse_labels(psc_parser *p, const char **ps, const char *e, bo
         if (n >= p->o.max_labels && !ex)
             return fail(p, PSC_E_LIMIT, PSC_C_LABEL_LIMIT, nstart,
                         "label limit %zu exceeded (--max-labels)", p->o.max_labels);
-        const psc_label *arr = ex ? p->xlabels : p->labels;
-        for (size_t i = 0; i < n; i++) {
-            if (psc_str_eq(arr[i].name, name))
-                return fail(p, PSC_E_SYNTAX, PSC_C_DUPLICATE_LABEL, nstart, "duplicate label name '%s'",
-                            tok(b, sizeof b, name.ptr, name.len));
+        /* duplicate names: compared only when the filter says one may be */
+        const uint64_t bit = 1ull << ((name.len * 7u + (unsigned char)name.ptr[0] * 3u +
+                                       (unsigned char)name.ptr[name.len - 1]) & 63u);
+        if (seen & bit) {
+            const psc_label *arr = ex ? p->xlabels : p->labels;
+            for (size_t i = 0; i < n; i++) {
+                if (psc_str_eq(arr[i].name, name))
+                    return fail(p, PSC_E_SYNTAX, PSC_C_DUPLICATE_LABEL, nstart, "duplicate label name '%s'",
+                                tok(b, sizeof b, name.ptr, name.len));
+            }
         }
+        seen |= bit;
         if (!ex && name.len == 8 && memcmp(name.ptr, "__name__", 8) == 0)
             return fail(p, PSC_E_SEMANTIC, PSC_C_RESERVED_LABEL, nstart,
                         "label name '__name__' is reserved for the metric name");
@@ -702,12 +753,12 @@ static psc_status parse_labels(psc_parser *p, const char **ps, const char *e, bo
                                          : (size_t)(nstart - p->lstart) + 1);
         }
         n++;
-        if (text)
+        if (text && s < e && (*s == ' ' || *s == '\t'))
             s = skip_blanks(s, e);
         if (s < e && *s == ',') {
             const char *comma = s;
             s++;
-            if (text)
+            if (text && s < e && (*s == ' ' || *s == '\t'))
                 s = skip_blanks(s, e);
             if (s < e && *s == '}') {
                 if (!text || ex)
@@ -838,7 +889,7 @@ static psc_status parse_sample(psc_parser *p, const char *s, const char *e, psc_
     ent->kind = PSC_ENTRY_SAMPLE;
     psc_str mname = PSC_STR_NULL;
     const char *ns = s;
-    const char *ne = scan_mname(s, e);
+    const char *ne = scan_mname_cached(p, s, e);
     size_t nl = 0;
     psc_status st;
     if (ne > s) {
