@@ -37,12 +37,16 @@ void wo_init(wout *w, psc_write_fn fn, void *ctx)
     w->ctx = ctx;
     w->failed = 0;
     w->len = 0;
+    w->nflush = 0;
     memset(w->bound, 0, sizeof w->bound);
     memset(w->names, 0, sizeof w->names);
+    w->lab_ptr = w->legacy_ptr = NULL;
+    w->lab_n = w->lab_len = w->legacy_n = 0;
 }
 
 int wo_flush(wout *w)
 {
+    w->nflush++;
     if (w->len && !w->failed && w->fn(w->ctx, w->buf, w->len) != 0)
         w->failed = 1;
     w->len = 0;
@@ -164,6 +168,19 @@ bool wo_legacy_name(wout *w, psc_str s, bool label)
         e->legacy = label ? legacy_label_name(s) : legacy_metric_name(s);
     }
     return e->legacy;
+}
+
+/* Are the names of l[0..n) all legacy label names? */
+static bool labels_legacy(wout *w, const psc_label *l, size_t n)
+{
+    if (l == w->legacy_ptr && n == w->legacy_n)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (!wo_legacy_name(w, l[i].name, true))
+            return false;
+    w->legacy_ptr = l;
+    w->legacy_n = n;
+    return true;
 }
 
 static bool has_suffix(psc_str s, const char *suf)
@@ -483,13 +500,30 @@ static void put_label_name(wout *w, psc_str name)
  * canonical number when it parsed as one, else as written. */
 static void put_labels(wout *w, const psc_sample *s, bool om, bool first)
 {
-    for (size_t i = 0; i < s->nlabels; i++) {
-        const psc_label *l = &s->labels[i];
-        if (!first || i > 0)
+    if (s->nlabels > 0) {
+        if (!first)
             wo_putc(w, ',');
-        put_label_name(w, l->name);
-        wo_putc(w, '=');
-        put_quoted(w, l->value);
+        if (s->labels == w->lab_ptr && s->nlabels == w->lab_n) {
+            wo_put(w, w->lab_text, w->lab_len);
+        } else {
+            size_t start = w->len;
+            unsigned long nflush = w->nflush;
+            for (size_t i = 0; i < s->nlabels; i++) {
+                const psc_label *l = &s->labels[i];
+                if (i > 0)
+                    wo_putc(w, ',');
+                put_label_name(w, l->name);
+                wo_putc(w, '=');
+                put_quoted(w, l->value);
+            }
+            /* remembered when it is all in the buffer and fits */
+            if (w->nflush == nflush && w->len - start <= sizeof w->lab_text) {
+                memcpy(w->lab_text, w->buf + start, w->len - start);
+                w->lab_ptr = s->labels;
+                w->lab_n = s->nlabels;
+                w->lab_len = w->len - start;
+            }
+        }
     }
     psc_label bl = psc_sample_bound_label(s);
     if (!bl.name.ptr)
@@ -953,14 +987,17 @@ static psc_status om_check(const psc_model *m, const omfold *fold, wout *w, psc_
             const psc_metric *mt = &f->metrics[j];
             for (size_t q = 0; st == PSC_OK && q < mt->nsamples; q++) {
                 const psc_sample *s = &mt->samples[q];
-                for (size_t l = 0; l < s->nlabels; l++) {
-                    if (!wo_legacy_name(w, s->labels[l].name, true)) {
-                        st = psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
-                                            "label name '%s' of '%s' on line %llu is not expressible in "
-                                            "openmetrics 1.0, which allows only [a-zA-Z_][a-zA-Z0-9_]*",
-                                            psc_msg_name(a, s->labels[l].name), psc_msg_name(b, s->name),
-                                            (unsigned long long)s->line);
-                        break;
+                if (!labels_legacy(w, s->labels, s->nlabels)) {
+                    for (size_t l = 0; l < s->nlabels; l++) {
+                        if (!wo_legacy_name(w, s->labels[l].name, true)) {
+                            st = psc_write_fail(err, PSC_E_UNSUPPORTED, PSC_C_NOT_EXPRESSIBLE, s->line,
+                                                "label name '%s' of '%s' on line %llu is not expressible "
+                                                "in openmetrics 1.0, which allows only "
+                                                "[a-zA-Z_][a-zA-Z0-9_]*",
+                                                psc_msg_name(a, s->labels[l].name),
+                                                psc_msg_name(b, s->name), (unsigned long long)s->line);
+                            break;
+                        }
                     }
                 }
                 if (st == PSC_OK)

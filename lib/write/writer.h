@@ -41,8 +41,17 @@ typedef struct wout {
     void *ctx;
     int failed;
     size_t len;
+    unsigned long nflush;   /* calls of wo_flush: did the buffer move? */
     wbound bound[WB_SLOTS];
     wname names[WN_SLOTS];
+    /* The samples of a metric share one label array: its rendering in the
+     * text formats (`a="x",b="y"`), written for the last array. */
+    const psc_label *lab_ptr;
+    size_t lab_n, lab_len;
+    /* the last label array whose names are all legacy label names */
+    const psc_label *legacy_ptr;
+    size_t legacy_n;
+    char lab_text[2048];
     char buf[16384];
 } wout;
 
