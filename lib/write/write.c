@@ -425,9 +425,9 @@ static void clash_release(clash *c)
 /* ------------------------------------------------------------------ */
 /* shared line writing */
 
-/* Escape backslash, line feed and (when quote) double quote: the escaping
- * of label values and quoted names in both formats, of HELP in OpenMetrics
- * (quote true) and in Prometheus text (quote false). */
+/* Bytes of x equal to c have their high bit set in the result; a byte
+ * right after an equal one may be flagged too, never one before it, and
+ * every flagged word is scanned again byte by byte. */
 static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
 {
     uint64_t y = x ^ (0x0101010101010101u * c);
@@ -435,7 +435,7 @@ static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
 }
 
 /* Index of the first byte of p[0..n) that put_escaped replaces, or n;
- * eight bytes at a time (the first flagged byte of a word is exact). */
+ * eight bytes at a time up to the first word that may hold one. */
 static size_t plain_run(const char *p, size_t n, bool quote)
 {
     size_t i = 0;
@@ -451,6 +451,9 @@ static size_t plain_run(const char *p, size_t n, bool quote)
     return i;
 }
 
+/* Escape backslash, line feed and (when quote) double quote: the escaping
+ * of label values and quoted names in both formats, of HELP in OpenMetrics
+ * (quote true) and in Prometheus text (quote false). */
 static void put_escaped(wout *w, psc_str s, bool quote)
 {
     const char *p = s.ptr;

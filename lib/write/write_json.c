@@ -49,6 +49,8 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return l;
 }
 
+/* Bytes of x equal to c have their high bit set in the result (and
+ * possibly a byte right after one: jplain_run scans again byte by byte). */
 static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
 {
     uint64_t y = x ^ (0x0101010101010101u * c);
@@ -56,8 +58,8 @@ static inline uint64_t bytes_equal(uint64_t x, unsigned char c)
 }
 
 /* Index of the first byte at or after i in p[0..n) that is not printable
- * ASCII left as is by jstr_body, or n; eight bytes at a time (the first
- * flagged byte of a word is exact, so the byte loop finds it). */
+ * ASCII left as is by jstr_body, or n; eight bytes at a time up to the
+ * first word that may hold one. */
 static size_t jplain_run(const unsigned char *p, size_t i, size_t n)
 {
     for (; i + 8 <= n; i += 8) {
