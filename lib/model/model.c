@@ -37,15 +37,29 @@ static inline bool seq(psc_str a, psc_str b)
         return false;
     if (a.ptr == b.ptr)
         return true;
-    size_t n = a.len, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x, y;
-        memcpy(&x, a.ptr + i, 8);
-        memcpy(&y, b.ptr + i, 8);
-        if (x != y)
-            return false;
+    const size_t n = a.len;
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&x, a.ptr + i, 8);
+            memcpy(&y, b.ptr + i, 8);
+            if (x != y)
+                return false;
+        }
+        /* the last 8 bytes, overlapping what was compared */
+        memcpy(&x, a.ptr + n - 8, 8);
+        memcpy(&y, b.ptr + n - 8, 8);
+        return x == y;
     }
-    for (; i < n; i++)
+    if (n >= 4) {
+        uint32_t u, v, w, z;
+        memcpy(&u, a.ptr, 4);
+        memcpy(&v, b.ptr, 4);
+        memcpy(&w, a.ptr + n - 4, 4);
+        memcpy(&z, b.ptr + n - 4, 4);
+        return u == v && w == z;
+    }
+    for (size_t i = 0; i < n; i++)
         if (a.ptr[i] != b.ptr[i])
             return false;
     return true;
@@ -696,18 +710,26 @@ static psc_status add_invalid_sample_diag(builder *b, const psc_entry *e)
  * (the usual case: consecutive series differ in a label or two); the copies
  * of such names and values are reused too (label_name, label_value).
  * Returns true when every label but the bound one (index bi, SIZE_MAX for
- * none, at the same index as before) repeats the previous entry's. */
+ * none) repeats the previous entry's at the same position, the bound being
+ * at the same index as before or the last label of only one of the two
+ * entries: then both have the same metric labels in the same order. */
 static bool hash_labels(builder *b, const psc_entry *e, size_t bi)
 {
     const size_t n = e->nlabels;
     const uint64_t seed = b->m->seed;
-    bool all = n == b->npl && bi == b->prev_bi;
+    const size_t pbi = b->prev_bi, pn = b->npl;
+    /* the labels other than the bound sit at the same positions as the
+     * previous sample's: the same bound position, or a bound as the last
+     * label of one of the two only (the +Inf bucket, then _sum) */
+    bool all = (n == pn && bi == pbi) ||
+               (bi == SIZE_MAX && pbi != SIZE_MAX && pbi + 1 == pn && n + 1 == pn) ||
+               (pbi == SIZE_MAX && bi != SIZE_MAX && bi + 1 == n && pn + 1 == n);
     for (size_t i = 0; i < n; i++) {
         const psc_label *l = &e->labels[i];
         if (i < b->npl && b->pn[i].ptr && seq(b->pn[i], l->name)) {
             b->nh[i] = b->pnh[i];
         } else {
-            all = false;
+            all &= i == bi;
             b->nh[i] = psc_hash_bytes(l->name.ptr, l->name.len, seed);
             b->pn[i] = PSC_STR_NULL; /* interned when a copy is needed */
             b->pnh[i] = b->nh[i];
@@ -782,7 +804,7 @@ static psc_status add_sample(builder *b, const psc_entry *e)
         psc_grow((void **)&b->pnh, &b->cap_pnh, n + 1, sizeof *b->pnh) ||
         psc_grow((void **)&b->pvh, &b->cap_pvh, n + 1, sizeof *b->pvh))
         return PSC_E_NOMEM;
-    const bool same_labels = hash_labels(b, e, bi);
+    const bool same_metric_labels = hash_labels(b, e, bi);
     const uint32_t prev_mid = b->prev_mid;
     b->npl = n;
     b->prev_bi = bi;
@@ -825,8 +847,8 @@ static psc_status add_sample(builder *b, const psc_entry *e)
     struct metric_key mk = {b, fid, mh, b->ml, nml, 0};
     uint32_t mid = b->fam_last[fid];
     bool new_metric = false;
-    if (same_labels && prev_mid != NONE && b->bm_family[prev_mid] == fid) {
-        /* the labels of the previous sample of this family: its metric */
+    if (same_metric_labels && prev_mid != NONE && b->bm_family[prev_mid] == fid) {
+        /* the metric labels of the previous sample of this family: its metric */
         mid = prev_mid;
     } else if (mid == NONE || !metric_eq(&mk, mid)) {
         if (mk.err)

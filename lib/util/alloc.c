@@ -56,7 +56,7 @@ void psc_free(void *p)
     free(p);
 }
 
-int psc_grow(void **p, size_t *cap, size_t need, size_t elem)
+int psc_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;

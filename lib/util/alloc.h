@@ -14,7 +14,11 @@ void psc_free(void *p);
 /* Grow *p (an array of *cap elements of size elem) to hold at least need
  * elements, doubling. Returns 0 on success, -1 when out of memory (then *p
  * and *cap are unchanged). */
-int psc_grow(void **p, size_t *cap, size_t need, size_t elem);
+int psc_grow_slow(void **p, size_t *cap, size_t need, size_t elem);
+static inline int psc_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    return need <= *cap ? 0 : psc_grow_slow(p, cap, need, elem);
+}
 
 /* Test hook: fail the n-th allocation from now (1-based) and every later one;
  * 0 disables. Applies to the calling thread only; tests only. */
