@@ -1210,6 +1210,98 @@ static int xfer_redirect(xfer *x)
 
 /* ---- the multi loop ---- */
 
+/* psc_fetch_many() keeps the network busy while the caller works on
+ * results: a finished transfer goes to a queue, the transfers that replace
+ * it are started (and curl_multi_perform() has sent their connects) before
+ * it is handed to on_done, and curl_multi_perform() runs again between two
+ * callbacks. Handing each result over as soon as it finished would leave
+ * every slot of a batch that finished together idle until the callbacks of
+ * the whole batch (a parse each, for `promscope scrape --summary`) had run.
+ * No transfer starts while 2 x parallel targets are in flight or waiting in
+ * the queue: with on_done releasing bodies, at most that many bodies are in
+ * memory. */
+typedef struct many {
+    CURLM *m;
+    xfer *xs;
+    const char *const *urls;
+    const psc_fetch_opts *opts;
+    psc_fetch_result *results;
+    size_t n, parallel;
+    size_t next;         /* index of the next transfer to start */
+    size_t running;      /* transfers in the multi handle */
+    size_t finished;     /* transfers finished (queued or handed over) */
+    size_t *queue;       /* indexes in completion order; one entry per index */
+    size_t qhead, qtail; /* queue[qhead..qtail): finished, not handed over yet */
+} many;
+
+static void many_finished(many *s, xfer *x)
+{
+    xfer_release(x);
+    s->finished++;
+    s->queue[s->qtail++] = x->index;
+}
+
+static bool many_can_start(const many *s)
+{
+    return s->next < s->n && s->running < s->parallel && s->running + (s->qtail - s->qhead) < 2 * s->parallel;
+}
+
+/* Start transfers up to the parallelism limit, in index order. */
+static void many_fill(many *s)
+{
+    while (many_can_start(s)) {
+        xfer *x = &s->xs[s->next];
+        x->o = s->opts;
+        x->res = &s->results[s->next];
+        x->index = s->next;
+        s->next++;
+        if (xfer_start(x, s->urls[x->index]) == 0 && curl_multi_add_handle(s->m, x->easy) == CURLM_OK) {
+            s->running++;
+        } else {
+            if (!x->done) {
+                psc_buf msg = {0};
+                finish(x, PSC_E_NOMEM, &msg);
+            }
+            many_finished(s, x);
+        }
+    }
+}
+
+/* Queue the transfers libcurl reports as done; follow redirects. */
+static void many_collect(many *s)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(s->m, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = msg->easy_handle;
+        CURLcode code = msg->data.result;
+        char *pv = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, &pv);
+        xfer *x = (xfer *)(void *)pv;
+        curl_multi_remove_handle(s->m, e);
+        if (code == CURLE_OK) {
+            int follow = xfer_redirect(x);
+            if (follow == 1) {
+                if (curl_multi_add_handle(s->m, e) == CURLM_OK)
+                    continue;
+                psc_buf b = {0};
+                finish(x, PSC_E_NOMEM, &b);
+            } else if (follow == 0) {
+                psc_buf b = {0};
+                finish(x, PSC_OK, &b);
+            }
+        } else {
+            psc_buf b = {0};
+            psc_status st = describe_curl_error(x, code, &b);
+            finish(x, st, &b);
+        }
+        s->running--;
+        many_finished(s, x);
+    }
+}
+
 psc_status psc_fetch_many(const char *const *urls, size_t n, const psc_fetch_opts *opts, size_t parallel,
                           psc_fetch_result *results, psc_fetch_done_fn on_done, psc_fetch_progress_fn on_progress,
                           void *ctx)
@@ -1225,12 +1317,13 @@ psc_status psc_fetch_many(const char *const *urls, size_t n, const psc_fetch_opt
         return PSC_OK;
 
     psc_error gerr = {0};
-    xfer *xs = psc_calloc(n, sizeof *xs);
-    CURLM *m = NULL;
+    many s = {.urls = urls, .opts = opts, .results = results, .n = n, .parallel = parallel};
+    s.xs = psc_calloc(n, sizeof *s.xs);
+    s.queue = psc_calloc(n, sizeof *s.queue);
     psc_status gst = psc_fetch_global_init(&gerr);
-    if (gst == PSC_OK && !xs)
+    if (gst == PSC_OK && (!s.xs || !s.queue))
         gst = PSC_E_NOMEM;
-    if (gst == PSC_OK && !(m = curl_multi_init()))
+    if (gst == PSC_OK && !(s.m = curl_multi_init()))
         gst = PSC_E_NOMEM;
     if (gst != PSC_OK) {
         for (size_t i = 0; i < n; i++) {
@@ -1242,94 +1335,50 @@ psc_status psc_fetch_many(const char *const *urls, size_t n, const psc_fetch_opt
             if (on_done)
                 on_done(ctx, i, &results[i]);
         }
-        psc_free(xs);
-        if (m)
-            curl_multi_cleanup(m);
+        psc_free(s.xs);
+        psc_free(s.queue);
+        if (s.m)
+            curl_multi_cleanup(s.m);
         return gst;
     }
 
-    size_t next = 0, done = 0, running = 0;
     double last_progress = 0;
-    while (done < n) {
-        bool changed = false;
-        /* Start transfers up to the parallelism limit. */
-        while (next < n && running < parallel) {
-            xfer *x = &xs[next];
-            x->o = opts;
-            x->res = &results[next];
-            x->index = next;
-            next++;
-            if (xfer_start(x, urls[x->index]) == 0 && curl_multi_add_handle(m, x->easy) == CURLM_OK) {
-                running++;
-            } else {
-                if (!x->done) {
-                    psc_buf msg = {0};
-                    finish(x, PSC_E_NOMEM, &msg);
-                }
-                xfer_release(x);
-                done++;
-                if (on_done)
-                    on_done(ctx, x->index, x->res);
-            }
-            changed = true;
+    while (s.qhead < n) {
+        size_t started = s.next, finished = s.finished;
+        many_fill(&s);
+        if (s.running > 0) {
+            int still = 0;
+            curl_multi_perform(s.m, &still);
+            many_collect(&s);
         }
-        if (changed && on_progress) {
-            on_progress(ctx, done, n, running);
+        if (on_progress && (s.next != started || s.finished != finished)) {
+            on_progress(ctx, s.finished, n, s.running);
             last_progress = now_s();
         }
-        if (running == 0)
+        /* Replacements first: back to many_fill() and curl_multi_perform(). */
+        if (many_can_start(&s))
             continue;
-
-        int still = 0;
-        curl_multi_perform(m, &still);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            CURL *e = msg->easy_handle;
-            CURLcode code = msg->data.result;
-            char *pv = NULL;
-            curl_easy_getinfo(e, CURLINFO_PRIVATE, &pv);
-            xfer *x = (xfer *)(void *)pv;
-            curl_multi_remove_handle(m, e);
-            int follow = 0;
-            if (code == CURLE_OK) {
-                follow = xfer_redirect(x);
-                if (follow == 1) {
-                    if (curl_multi_add_handle(m, e) == CURLM_OK)
-                        continue;
-                    psc_buf b = {0};
-                    finish(x, PSC_E_NOMEM, &b);
-                } else if (follow == 0) {
-                    psc_buf b = {0};
-                    finish(x, PSC_OK, &b);
-                }
-            } else {
-                psc_buf b = {0};
-                psc_status st = describe_curl_error(x, code, &b);
-                finish(x, st, &b);
-            }
-            xfer_release(x);
-            running--;
-            done++;
-            if (on_done)
-                on_done(ctx, x->index, x->res);
-            if (on_progress) {
-                on_progress(ctx, done, n, running);
-                last_progress = now_s();
-            }
+        if (s.qhead < s.qtail) {
+            /* One callback, then libcurl's work again (without a callback
+             * the whole queue goes at once). */
+            do {
+                size_t i = s.queue[s.qhead++];
+                if (on_done)
+                    on_done(ctx, i, &results[i]);
+            } while (!on_done && s.qhead < s.qtail);
+            continue;
         }
-        if (running > 0 && done < n) {
-            curl_multi_poll(m, NULL, 0, 250, NULL);
+        if (s.running > 0) {
+            curl_multi_poll(s.m, NULL, 0, 250, NULL);
             if (on_progress && now_s() - last_progress >= 0.25) {
-                on_progress(ctx, done, n, running);
+                on_progress(ctx, s.finished, n, s.running);
                 last_progress = now_s();
             }
         }
     }
-    curl_multi_cleanup(m);
-    psc_free(xs);
+    curl_multi_cleanup(s.m);
+    psc_free(s.xs);
+    psc_free(s.queue);
     for (size_t i = 0; i < n; i++)
         if (results[i].status != PSC_OK)
             return results[i].status;

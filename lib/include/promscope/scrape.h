@@ -264,7 +264,8 @@ PSC_API psc_status psc_fetch(const char *url, const psc_fetch_opts *opts, psc_fe
                              psc_error *err);
 
 /** Called once per target when its fetch has finished (any status), in
- *  completion order. @p r is results[index]: the callback may take over or
+ *  completion order, on the thread that called psc_fetch_many(), never
+ *  twice at once. @p r is results[index]: the callback may take over or
  *  release its body (psc_fetch_result_release) to keep memory flat. */
 typedef void (*psc_fetch_done_fn)(void *ctx, size_t index, psc_fetch_result *r);
 /** Called when a target starts or finishes, and about every 250 ms while
@@ -286,6 +287,19 @@ typedef void (*psc_fetch_progress_fn)(void *ctx, size_t done, size_t total, size
  *                 is passed to both.
  * @return PSC_OK when every target succeeded; otherwise the status of the
  *         failed target with the lowest index.
+ *
+ * Transfers start in index order. Results go to on_done in completion
+ * order, but not at once: the transfers that replace a finished one are
+ * started first, and libcurl runs between two callbacks, so work done in
+ * on_done (parsing a body) overlaps with the waits of the transfers in
+ * flight instead of holding up the next ones. Time spent in callbacks still
+ * delays the handling of the sockets in flight and counts against their
+ * timeouts: keep each callback short (milliseconds). No transfer starts
+ * while 2 x @p parallel targets are in flight or finished and waiting for
+ * on_done, so memory holds the bodies of at most that many targets when
+ * on_done releases each body (else of all of them). Connections and DNS
+ * answers are reused across the targets of one call (one libcurl multi
+ * handle); nothing is kept between calls.
  */
 PSC_API psc_status psc_fetch_many(const char *const *urls, size_t n, const psc_fetch_opts *opts,
                                   size_t parallel, psc_fetch_result *results,
