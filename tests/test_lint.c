@@ -285,6 +285,33 @@ static void test_card(void **state)
     psc_card_free(NULL);
 }
 
+/* Models of the same shape, each freed before the next is parsed, mostly
+ * get the same addresses from malloc: values at a reused address must
+ * still count as new. */
+static void test_card_reused_addresses(void **state)
+{
+    (void)state;
+    static const char *const bufs[] = {"b{code=\"200\"} 1\n", "b{code=\"404\"} 1\n",
+                                       "b{code=\"500\"} 1\n", "b{code=\"200\"} 1\n"};
+    psc_card_opts o;
+    psc_card_opts_init(&o);
+    o.by_label = true;
+    psc_card *c = psc_card_new(&o);
+    assert_non_null(c);
+    for (int i = 0; i < 4; i++) {
+        psc_model *m = NULL;
+        assert_int_equal(psc_model_parse(bufs[i], strlen(bufs[i]), NULL, &m, NULL), PSC_OK);
+        assert_int_equal(psc_card_add(c, m, NULL), PSC_OK);
+        psc_model_free(m);
+    }
+    assert_int_equal(psc_card_label_count(c), 1);
+    const psc_card_label *l = psc_card_label_at(c, 0);
+    assert_string_equal(l->name.ptr, "code");
+    assert_int_equal(l->series, 4);
+    assert_int_equal(l->values, 3);
+    psc_card_free(c);
+}
+
 /* Fail allocation 1, 2, 3, ... until the call succeeds: every failure must
  * come back as PSC_E_NOMEM without a crash or a leak (ASan checks), and
  * the final result must equal the unconstrained one. */
@@ -340,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_classify),      cmocka_unit_test(test_rule_table),
         cmocka_unit_test(test_lint_buffer),   cmocka_unit_test(test_lint_options),
         cmocka_unit_test(test_lint_thresholds), cmocka_unit_test(test_card),
+        cmocka_unit_test(test_card_reused_addresses),
         cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,6 +150,9 @@ psc_status psc_card_add(psc_card *c, const psc_model *m, psc_error *err)
     /* the report order is stale until rebuild() succeeds */
     c->nforder = 0;
     c->nlabels = 0;
+    /* the strings of an earlier model may be gone: pointers identify
+     * strings within this model only */
+    psc_lstats_forget(&c->ls);
     for (size_t i = 0; i < nf; i++) {
         const psc_family *f = psc_model_family(m, i);
         uint64_t h = psc_hash_bytes(f->name.ptr, f->name.len, c->seed);

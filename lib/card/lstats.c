@@ -59,12 +59,28 @@ static bool is_bucket_label(psc_str n)
            (n.len == 8 && memcmp(n.ptr, "quantile", 8) == 0);
 }
 
+static int add_value(psc_lstats *s, uint32_t id, const char *vptr, uint32_t vlen, uint64_t line);
+
 int psc_lstats_add(psc_lstats *s, uint32_t group, psc_str name, psc_str value, uint64_t line)
 {
     if (!name.ptr)
         name.ptr = "";
     if (!value.ptr)
         value.ptr = "";
+    struct psc_lstats_memo *mm = &s->memo[((uintptr_t)name.ptr >> 3) & 63];
+    uint32_t vlen = value.len > UINT32_MAX ? UINT32_MAX : (uint32_t)value.len;
+    if (mm->nptr == name.ptr && mm->nlen == name.len && mm->group == group) {
+        psc_lstat *it = &s->items[mm->item];
+        it->series++;
+        if (mm->vptr == value.ptr && mm->vlen == vlen)
+            return 0; /* the value is counted already */
+        mm->vptr = NULL;
+        if (add_value(s, mm->item, value.ptr, vlen, line))
+            return -1;
+        mm->vptr = value.ptr;
+        mm->vlen = vlen;
+        return 0;
+    }
     uint64_t h = psc_hash_mix(psc_hash_bytes(name.ptr, name.len, s->seed), group);
     struct item_key ik = {s, group, name};
     uint32_t id = psc_hidx_find(&s->idx, h, item_eq, &ik);
@@ -85,10 +101,23 @@ int psc_lstats_add(psc_lstats *s, uint32_t group, psc_str name, psc_str value, u
         it->name = (psc_str){copy, name.len};
         it->first_line = line;
     }
-    psc_lstat *it = &s->items[id];
-    it->series++;
+    s->items[id].series++;
+    if (add_value(s, id, value.ptr, vlen, line))
+        return -1;
+    *mm = (struct psc_lstats_memo){name.ptr, name.len, group, id, value.ptr, vlen};
+    return 0;
+}
 
-    uint32_t vlen = value.len > UINT32_MAX ? UINT32_MAX : (uint32_t)value.len;
+void psc_lstats_forget(psc_lstats *s)
+{
+    memset(s->memo, 0, sizeof s->memo);
+}
+
+/* Count value (vlen bytes at vptr) for item id when it is new. */
+static int add_value(psc_lstats *s, uint32_t id, const char *vptr, uint32_t vlen, uint64_t line)
+{
+    psc_lstat *it = &s->items[id];
+    psc_str value = {vptr, vlen};
     uint64_t vh = psc_hash_mix(psc_hash_bytes(value.ptr, vlen, s->seed), id);
     struct val_key vk = {s, id, value.ptr, vlen};
     if (psc_hidx_find(&s->vidx, vh, val_eq, &vk) != UINT32_MAX)

@@ -47,6 +47,16 @@ typedef struct psc_lstats {
     psc_hidx vidx;              /* (item, value) -> vals */
     uint64_t seed;
     uint64_t threshold;         /* for exceed_line; 0 = none */
+    /* the item and last value of recently passed name pointers: a model
+     * passes the same interned name and value copies for series after
+     * series; valid until psc_lstats_forget() */
+    struct psc_lstats_memo {
+        const char *nptr;
+        size_t nlen;
+        uint32_t group, item;
+        const char *vptr;
+        size_t vlen;
+    } memo[64];
 } psc_lstats;
 
 void psc_lstats_init(psc_lstats *s, uint64_t threshold);
@@ -57,5 +67,11 @@ void psc_lstats_release(psc_lstats *s);
  * `quantile` are counted but never classified as ids. Values longer than
  * 4 GiB are counted by their first 4 GiB. */
 int psc_lstats_add(psc_lstats *s, uint32_t group, psc_str name, psc_str value, uint64_t line);
+
+/* Forget the pointers psc_lstats_add() has seen: call it before passing
+ * strings of another model, or whenever strings passed before may have
+ * been freed or changed (pointer and length identify a string between two
+ * calls of this). */
+void psc_lstats_forget(psc_lstats *s);
 
 #endif
