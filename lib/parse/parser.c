@@ -226,7 +226,7 @@ static psc_status fail_at_char(psc_parser *p, psc_code code, const char *at, con
  * (BAD-INPUTS B3, OpenMetrics suite "escaping"). Validates UTF-8. The raw
  * length (between the quotes) must not exceed maxraw.
  */
-static psc_status parse_quoted(psc_parser *p, const char **ps, const char *e, psc_str *out,
+static inline __attribute__((always_inline)) psc_status parse_quoted(psc_parser *p, const char **ps, const char *e, psc_str *out,
                                size_t maxraw, psc_code toolong, const char *what)
 {
     const char *open = *ps;
