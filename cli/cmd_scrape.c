@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,31 @@ struct row {
     size_t parse_errors;
 };
 
+/* A body to count, handed from on_done to the counting threads. */
+struct job {
+    size_t index;
+    char *body; /* owned; freed once counted */
+    size_t len;
+    psc_format format;
+};
+
+/* With --summary the bodies are parsed by worker threads, so that the
+ * fetch loop's thread only fetches and the parses of a batch of targets
+ * that finished together run side by side (docs/performance.md "Scrape").
+ * A bounded queue: on_done waits when it is full, which holds back new
+ * transfers (psc_fetch_many starts none while its callback runs), so the
+ * bodies in memory stay bounded. */
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t can_take, can_put;
+    struct job ring[16];
+    size_t head, count;
+    bool closing;
+    pthread_t threads[4];
+    size_t nthreads;
+    bool oom; /* a worker ran out of memory */
+};
+
 struct scrape_ctx {
     psc_fetch_result *results;
     struct row *rows;
@@ -48,6 +74,7 @@ struct scrape_ctx {
     char **names;       /* file names used so far (collisions) */
     size_t nnames;
     bool oom;
+    struct pool pool;
 };
 
 static void progress_clear(struct scrape_ctx *c)
@@ -190,6 +217,95 @@ static int write_all(const char *path, const char *data, size_t len, int *err)
     return 0;
 }
 
+/* Count the families and series of one body into its row; false when out
+ * of memory. Runs in a worker thread or in on_done: touches only the row. */
+static bool count_body(struct row *row, const char *body, size_t len, psc_format format)
+{
+    psc_parse_opts po;
+    psc_parse_opts_init(&po);
+    po.format = format;
+    psc_model *m = NULL;
+    psc_diag_list diags;
+    psc_diag_list_init(&diags);
+    psc_status st = psc_model_parse(body ? body : "", len, &po, &m, &diags);
+    bool ok = st != PSC_E_NOMEM && m;
+    if (ok) {
+        row->families = (long long)psc_model_family_count(m);
+        row->series = (long long)psc_model_series_count(m);
+        row->parse_errors = diags.nerrors;
+    }
+    psc_model_free(m);
+    psc_diag_list_release(&diags);
+    return ok;
+}
+
+static void *pool_worker(void *arg)
+{
+    struct scrape_ctx *c = arg;
+    struct pool *p = &c->pool;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->count == 0 && !p->closing)
+            pthread_cond_wait(&p->can_take, &p->mu);
+        if (p->count == 0)
+            break;
+        struct job j = p->ring[p->head];
+        p->head = (p->head + 1) % (sizeof p->ring / sizeof p->ring[0]);
+        p->count--;
+        pthread_cond_signal(&p->can_put);
+        pthread_mutex_unlock(&p->mu);
+        bool ok = count_body(&c->rows[j.index], j.body, j.len, j.format);
+        free(j.body);
+        pthread_mutex_lock(&p->mu);
+        if (!ok)
+            p->oom = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Start up to `want` workers; with none (one CPU, or no thread could be
+ * created) on_done counts the bodies itself. */
+static void pool_start(struct scrape_ctx *c, size_t want)
+{
+    struct pool *p = &c->pool;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->can_take, NULL);
+    pthread_cond_init(&p->can_put, NULL);
+    if (want > sizeof p->threads / sizeof p->threads[0])
+        want = sizeof p->threads / sizeof p->threads[0];
+    while (p->nthreads < want && pthread_create(&p->threads[p->nthreads], NULL, pool_worker, c) == 0)
+        p->nthreads++;
+}
+
+/* Wait for the queue to be counted, end the workers. */
+static void pool_finish(struct scrape_ctx *c)
+{
+    struct pool *p = &c->pool;
+    pthread_mutex_lock(&p->mu);
+    p->closing = true;
+    pthread_cond_broadcast(&p->can_take);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->can_put);
+    pthread_cond_destroy(&p->can_take);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* Hand a body to the workers (they free it); waits while the queue is full. */
+static void pool_put(struct pool *p, size_t index, char *body, size_t len, psc_format format)
+{
+    const size_t cap = sizeof p->ring / sizeof p->ring[0];
+    pthread_mutex_lock(&p->mu);
+    while (p->count == cap)
+        pthread_cond_wait(&p->can_put, &p->mu);
+    p->ring[(p->head + p->count) % cap] = (struct job){index, body, len, format};
+    p->count++;
+    pthread_cond_signal(&p->can_take);
+    pthread_mutex_unlock(&p->mu);
+}
+
 static void on_done(void *ctx, size_t i, psc_fetch_result *r)
 {
     struct scrape_ctx *c = ctx;
@@ -197,24 +313,8 @@ static void on_done(void *ctx, size_t i, psc_fetch_result *r)
     row->families = row->series = -1;
     if (r->status != PSC_OK)
         goto out;
-    if (c->summary) {
-        psc_parse_opts po;
-        psc_parse_opts_init(&po);
-        po.format = r->format;
-        psc_model *m = NULL;
-        psc_diag_list diags;
-        psc_diag_list_init(&diags);
-        psc_status st = psc_model_parse(r->body ? r->body : "", r->body_len, &po, &m, &diags);
-        if (st == PSC_E_NOMEM || !m) {
-            c->oom = true;
-        } else {
-            row->families = (long long)psc_model_family_count(m);
-            row->series = (long long)psc_model_series_count(m);
-            row->parse_errors = diags.nerrors;
-        }
-        psc_model_free(m);
-        psc_diag_list_release(&diags);
-    }
+    if (c->summary && !c->pool.nthreads && !count_body(row, r->body, r->body_len, r->format))
+        c->oom = true;
     if (c->outdir) {
         row->file = file_name(c, r->url ? r->url : "", r->format);
         int e = ENOMEM;
@@ -226,6 +326,11 @@ static void on_done(void *ctx, size_t i, psc_fetch_result *r)
             else
                 c->oom = true;
         }
+    }
+    if (c->summary && c->pool.nthreads) {
+        /* the workers count it, then free it */
+        pool_put(&c->pool, i, r->body, r->body_len, r->format);
+        r->body = NULL;
     }
 out:
     if (!c->keep_body) {
@@ -605,7 +710,15 @@ int cmd_scrape(int argc, char **argv)
         ctx.rows[i].source = cli_url_source(urls[i]);
         ctx.rows[i].families = ctx.rows[i].series = -1;
     }
+    /* Counting threads: one per CPU (at most 4), none for one target. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (summary && n > 1 && ncpu > 1)
+        pool_start(&ctx, (size_t)ncpu < n ? (size_t)ncpu : n);
     psc_fetch_many((const char *const *)urls, n, &fo, (size_t)parallel, ctx.results, on_done, on_progress, &ctx);
+    if (summary && n > 1 && ncpu > 1) {
+        pool_finish(&ctx);
+        ctx.oom |= ctx.pool.oom;
+    }
     progress_clear(&ctx);
 
     size_t failed = 0;
