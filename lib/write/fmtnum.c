@@ -20,7 +20,7 @@
  * value.
  *
  * psc_shortest_digits, what the writers use: Raffaello Giulietti's
- * Schubfach ("The Schubfach way to render doubles", 2020), about 20 ns a
+ * Schubfach ("The Schubfach way to render doubles", 2020), about 25 ns a
  * value. With c * 2^q the double and k = floor(log10(width of the
  * interval)), the interval holds between 1 and 10 integers at the scale
  * 10^k and at most one multiple of 10; 4 * c * 2^q / 10^k and the two

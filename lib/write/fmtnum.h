@@ -24,7 +24,7 @@
 void psc_shortest_digits(double v, char digits[24], int *nd, int *dp);
 
 /*
- * The same digits by the exact big-decimal method, about 15 times slower:
+ * The same digits by the exact big-decimal method, over ten times slower:
  * the reference psc_shortest_digits is tested against (fmtnum.c explains
  * both methods).
  */
