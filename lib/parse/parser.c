@@ -17,6 +17,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "parse/internal.h"
 #include "util/buf.h"
@@ -234,8 +237,23 @@ static inline __attribute__((always_inline)) psc_status parse_quoted(psc_parser 
     const char *start = s;
     bool escaped = false;
     for (;;) {
-        /* 8 bytes at a time: stop at '"', '\\' or a byte >= 0x80 (SWAR; the
-         * first flagged byte is exact, later ones may be false positives). */
+        /* Find the next '"', '\\' or byte >= 0x80 (CC_QSPECIAL): 16 bytes a
+         * step with SSE2 where there is SSE2, else 8 (SWAR; the first flagged
+         * byte is exact, later ones may be false positives). Most label
+         * values are found in one step. */
+#ifdef __SSE2__
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        while (e - s >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)), x);
+            unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+            if (mask) {
+                s += __builtin_ctz(mask);
+                goto special;
+            }
+            s += 16;
+        }
+#endif
         while (e - s >= 8) {
             uint64_t w;
             memcpy(&w, s, 8);
@@ -244,7 +262,7 @@ static inline __attribute__((always_inline)) psc_status parse_quoted(psc_parser 
                          0x8080808080808080ull;
             if (m) {
                 s += __builtin_ctzll(m) >> 3;
-                break;
+                goto special;
             }
             s += 8;
         }
@@ -252,6 +270,7 @@ static inline __attribute__((always_inline)) psc_status parse_quoted(psc_parser 
             s++;
         if (s >= e)
             break;
+    special:;
         unsigned char c = (unsigned char)*s;
         if (c == '"')
             break;

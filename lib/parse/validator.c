@@ -653,10 +653,20 @@ static inline psc_fp label_fp_at(psc_validator *v, const psc_label *l, size_t i)
     if (c->len == len && short_eq(v->lbytes[i], n.ptr, len))
         return c->fp;
     /* the bytes are name="value, contiguous in the line (checked above) */
-    c->fp = psc_hash128(n.ptr, len, v->seed);
-    memcpy(v->lbytes[i], n.ptr, len);
+    /* returned from the register: reading c->fp back right after its two
+     * 8-byte stores would stall on store forwarding */
+    const psc_fp h = psc_hash128(n.ptr, len, v->seed);
+    c->fp = h;
+    char *d = v->lbytes[i];
+    if (len >= 8) { /* word copies, the last one overlapping: no call */
+        for (size_t k = 0; k + 8 <= len; k += 8)
+            memcpy(d + k, n.ptr + k, 8);
+        memcpy(d + len - 8, n.ptr + len - 8, 8);
+    } else {
+        memcpy(d, n.ptr, len);
+    }
     c->len = (uint32_t)len;
-    return c->fp;
+    return h;
 }
 
 static bool ms_eq(void *ctx, uint32_t id)
