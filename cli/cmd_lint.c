@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "cli.h"
 #include "commands.h"
@@ -679,27 +682,48 @@ struct line_src {
     size_t line_cap;
 };
 
+/* Record the line start after the '\n' at offset i of the chunk; false
+ * when out of memory (columns are then 0). */
+static bool src_line_start(struct line_src *ls, size_t i)
+{
+    if (ls->n == ls->cap) {
+        size_t nc = ls->cap ? ls->cap * 2 : 4096;
+        uint64_t *ns = realloc(ls->starts, nc * sizeof *ns);
+        if (!ns) {
+            ls->nomem = true;
+            return false;
+        }
+        ls->starts = ns;
+        ls->cap = nc;
+    }
+    ls->starts[ls->n++] = ls->off + (uint64_t)i + 1;
+    return true;
+}
+
 static long src_read(void *ctx, char *buf, size_t cap, psc_error *err)
 {
     struct line_src *ls = ctx;
     long r = cli_stream_read(&ls->s, buf, cap, err);
-    for (long i = 0; i < r && !ls->nomem; i++) {
-        const char *q = memchr(buf + i, '\n', (size_t)(r - i));
-        if (!q)
-            break;
-        i = q - buf;
-        if (ls->n == ls->cap) {
-            size_t nc = ls->cap ? ls->cap * 2 : 4096;
-            uint64_t *ns = realloc(ls->starts, nc * sizeof *ns);
-            if (!ns) {
-                ls->nomem = true; /* columns are then 0 */
-                break;
-            }
-            ls->starts = ns;
-            ls->cap = nc;
-        }
-        ls->starts[ls->n++] = ls->off + (uint64_t)i + 1;
+    size_t i = 0, n = r > 0 ? (size_t)r : 0;
+    if (ls->nomem)
+        n = 0;
+#ifdef __SSE2__
+    /* 16 bytes a step: a line is about as long as a memchr call costs */
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+        for (; m; m &= m - 1)
+            if (!src_line_start(ls, i + (size_t)__builtin_ctz(m)))
+                goto done;
     }
+#endif
+    for (; i < n; i++)
+        if (buf[i] == '\n' && !src_line_start(ls, i))
+            break;
+#ifdef __SSE2__
+done:
+#endif
     if (r > 0)
         ls->off += (uint64_t)r;
     return r;
