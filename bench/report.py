@@ -219,8 +219,10 @@ class Report:
                                      ("lint", "lint", "onefamily.lint"),
                                      ("cardinality --by-label", "cardinality", "onefamily.cardinality")):
             key = cmd.split()[0]
-            ids = {"10": f"scale.{key}.10", str(mb): main_id, "1000": f"scale.{key}.1000", "one_family": one_id}
-            ent = {"command": cmd, "main_mb": mb, "rows": [main_id, ids["10"], ids["1000"], one_id]}
+            ids = {"10": f"scale.{key}.10", str(mb): main_id, "1000": f"scale.{key}.1000", "one_family": one_id,
+                   "one_family_10": f"onefamily10.{key}"}
+            ent = {"command": cmd, "main_mb": mb,
+                   "rows": [main_id, ids["10"], ids["1000"], one_id, ids["one_family_10"]]}
             # judged on CPU seconds (user + sys): on a shared machine the wall
             # time also counts the time spent waiting for a CPU
             for basis, k in (("cpu", "cpu_s"), ("wall", "median_s")):
@@ -232,6 +234,9 @@ class Report:
                 ent[pre + "ratio_1000_over_main"] = spm["1000"] / main_v if spm["1000"] and main_v else None
                 ent[pre + "ratio_one_family_over_main"] = (spm["one_family"] / main_v
                                                            if spm["one_family"] and main_v else None)
+                # one family grown tenfold (a tenth of the series, then all)
+                ent[pre + "ratio_one_family_over_10"] = (spm["one_family"] / spm["one_family_10"]
+                                                         if spm["one_family"] and spm["one_family_10"] else None)
             out.append(ent)
         return out
 
@@ -297,12 +302,19 @@ class Report:
             add(f"convert --to {to} >= 300 MB/s", val(f"convert.{to}", "mb_s"), "MB/s",
                 lambda v: v >= 300, ">= 300", [f"convert.{to}"])
         for ent in self.scaling:
-            main_id, key10, key1000, one_id = ent["rows"]
+            main_id, key10, key1000, one_id, one10_id = ent["rows"]
+            # "including a single family of 1M series (no quadratic paths)":
+            # judged on one family grown tenfold. The one family's cost per
+            # byte against the mixed input compares two shapes, not two
+            # sizes: it is in the scaling table, and docs/performance.md
+            # explains it.
             for key, label, deps in (("ratio_main_over_10", f"{ent['main_mb']} MB / 10 MB", [key10, main_id]),
                                      ("ratio_1000_over_main", f"1 GB / {ent['main_mb']} MB", [key1000, main_id]),
-                                     ("ratio_one_family_over_main", f"one family / {ent['main_mb']} MB",
-                                      [one_id, main_id])):
-                if ent["command"].startswith("cardinality") and key != "ratio_one_family_over_main":
+                                     ("ratio_one_family_over_10", "one family, all series / a tenth",
+                                      [one_id, one10_id])):
+                if ent["command"].startswith("cardinality") and key != "ratio_one_family_over_10":
+                    continue
+                if key == "ratio_one_family_over_10" and self.meta.get("mode") == "smoke":
                     continue
                 if key == "ratio_1000_over_main" and self.meta.get("mode") != "full":
                     continue
@@ -368,13 +380,15 @@ class Report:
                                  ("wall", "wall_", "wall seconds per MB")):
             w(f"Scaling, {what}, and the ratios of the per-byte costs:")
             w("")
-            w(f"| command | 10 MB | {main} MB | 1 GB | one family | {main}/10 | 1G/{main} | one family/{main} |")
-            w("|---|---:|---:|---:|---:|---:|---:|---:|")
+            w(f"| command | 10 MB | {main} MB | 1 GB | one family, a tenth | one family | {main}/10 | "
+              f"1G/{main} | one family / a tenth | one family / {main} MB mixed |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for e in self.scaling:
                 s = e[f"{basis}_s_per_mb"]
                 w(f"| {e['command']} | {fmt(s['10'], '.5f')} | {fmt(s[str(main)], '.5f')} | "
-                  f"{fmt(s['1000'], '.5f')} | {fmt(s['one_family'], '.5f')} | "
+                  f"{fmt(s['1000'], '.5f')} | {fmt(s['one_family_10'], '.5f')} | {fmt(s['one_family'], '.5f')} | "
                   f"{fmt(e[pre + 'ratio_main_over_10'], '.2f')} | {fmt(e[pre + 'ratio_1000_over_main'], '.2f')} | "
+                  f"{fmt(e[pre + 'ratio_one_family_over_10'], '.2f')} | "
                   f"{fmt(e[pre + 'ratio_one_family_over_main'], '.2f')} |")
             w("")
         sc = m.get("scrape", {})
