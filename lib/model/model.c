@@ -24,6 +24,7 @@
 
 #include "util/alloc.h"
 #include "util/arena.h"
+#include "util/bytes.h"
 #include "util/hash.h"
 #include "parse/internal.h"
 
@@ -33,36 +34,7 @@
  * and a call to memcmp per label costs more than comparing them here. */
 static inline bool seq(psc_str a, psc_str b)
 {
-    if (a.len != b.len)
-        return false;
-    if (a.ptr == b.ptr)
-        return true;
-    const size_t n = a.len;
-    uint64_t x, y;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8) {
-            memcpy(&x, a.ptr + i, 8);
-            memcpy(&y, b.ptr + i, 8);
-            if (x != y)
-                return false;
-        }
-        /* the last 8 bytes, overlapping what was compared */
-        memcpy(&x, a.ptr + n - 8, 8);
-        memcpy(&y, b.ptr + n - 8, 8);
-        return x == y;
-    }
-    if (n >= 4) {
-        uint32_t u, v, w, z;
-        memcpy(&u, a.ptr, 4);
-        memcpy(&v, b.ptr, 4);
-        memcpy(&w, a.ptr + n - 4, 4);
-        memcpy(&z, b.ptr + n - 4, 4);
-        return u == v && w == z;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (a.ptr[i] != b.ptr[i])
-            return false;
-    return true;
+    return a.len == b.len && (a.ptr == b.ptr || psc_short_eq(a.ptr, b.ptr, a.len));
 }
 
 struct psc_model {

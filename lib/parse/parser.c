@@ -23,6 +23,7 @@
 
 #include "parse/internal.h"
 #include "util/buf.h"
+#include "util/bytes.h"
 
 /* ST_LONG: an over-long line was parsed up to the limit and an error in that
  * prefix returned; the next call reports the limit itself, then ST_DONE. */
@@ -420,34 +421,12 @@ static const char *scan_lname(const char *s, const char *e)
     return s;
 }
 
-static inline uint64_t ld64(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
-/* a[0..n) == b[0..n) for short n, inline */
-static inline bool short_eq(const char *a, const char *b, size_t n)
-{
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8)
-            if (ld64(a + i) != ld64(b + i))
-                return false;
-        return ld64(a + n - 8) == ld64(b + n - 8);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
-}
-
 /* scan_mname() that first tries the previous sample's name: the same bytes
  * followed by a byte that cannot continue a name end at the same place. */
 static const char *scan_mname_cached(psc_parser *p, const char *s, const char *e)
 {
     const size_t n = p->pname_len;
-    if (n && (size_t)(e - s) > n && short_eq(s, p->pname, n) && !(psc_cc[(unsigned char)s[n]] & CC_MNAME))
+    if (n && (size_t)(e - s) > n && psc_short_eq(s, p->pname, n) && !(psc_cc[(unsigned char)s[n]] & CC_MNAME))
         return s + n;
     const char *ne = scan_mname(s, e);
     const size_t l = (size_t)(ne - s);

@@ -25,6 +25,7 @@
 #include "parse/internal.h"
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/bytes.h"
 #include "util/hash.h"
 
 #define NONE UINT32_MAX
@@ -618,28 +619,6 @@ static psc_fp label_fp_slow(psc_validator *v, const psc_label *l)
     return psc_hash128(v->tmp, need, v->seed);
 }
 
-static inline uint64_t ld64(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
-/* a[0..n) == b[0..n) for short n, inline: word compares instead of a call */
-static inline bool short_eq(const char *a, const char *b, size_t n)
-{
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 <= n; i += 8)
-            if (ld64(a + i) != ld64(b + i))
-                return false;
-        return ld64(a + n - 8) == ld64(b + n - 8);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
-}
-
 /* label_fp() of label number i of a sample, reusing the hash of the
  * previous sample's label i when its bytes are the same. */
 static inline psc_fp label_fp_at(psc_validator *v, const psc_label *l, size_t i)
@@ -650,21 +629,14 @@ static inline psc_fp label_fp_at(psc_validator *v, const psc_label *l, size_t i)
         n.ptr[n.len + 1] != '"')
         return label_fp_slow(v, l); /* escaped, long or far: no cache */
     struct lcache *c = &v->lc[i];
-    if (c->len == len && short_eq(v->lbytes[i], n.ptr, len))
+    if (c->len == len && psc_short_eq(v->lbytes[i], n.ptr, len))
         return c->fp;
     /* the bytes are name="value, contiguous in the line (checked above) */
     /* returned from the register: reading c->fp back right after its two
      * 8-byte stores would stall on store forwarding */
     const psc_fp h = psc_hash128(n.ptr, len, v->seed);
     c->fp = h;
-    char *d = v->lbytes[i];
-    if (len >= 8) { /* word copies, the last one overlapping: no call */
-        for (size_t k = 0; k + 8 <= len; k += 8)
-            memcpy(d + k, n.ptr + k, 8);
-        memcpy(d + len - 8, n.ptr + len - 8, 8);
-    } else {
-        memcpy(d, n.ptr, len);
-    }
+    psc_short_copy(v->lbytes[i], n.ptr, len);
     c->len = (uint32_t)len;
     return h;
 }
