@@ -115,10 +115,6 @@ static long record(const char *buf, size_t len, const psc_parse_opts *o, long fa
  * is retried (BAD-INPUTS E6: the parser stays usable). */
 static void check_retry(const char *buf, size_t len, psc_format fmt, uint64_t seed)
 {
-    /* open: psc_parser_next() moves to the next line before it can fail
-     * for memory, so the retry skips the line (lib/parse/parser.c) */
-    if (!fz_strict())
-        return;
     enum { CAP = 4096 };
     static step a[CAP], b[CAP];
     psc_parse_opts o;

@@ -1036,6 +1036,26 @@ static void position_of(const psc_parser *p, size_t off, uint64_t *line, uint64_
     }
 }
 
+/* Out of memory on the line that starts at byte pos0 (line number line0,
+ * parser state state0): go back to its start, so that the next call reads
+ * it again (parse.h: retrying is safe). */
+static psc_status rewind_nomem(psc_parser *p, size_t pos0, uint64_t line0, int state0, const char *ls)
+{
+    psc_status st = fail(p, PSC_E_NOMEM, PSC_C_NOMEM, ls, "out of memory");
+    p->pos = pos0;
+    p->line = line0;
+    p->state = state0;
+    return st;
+}
+
+/* The text formats' warning for a last line without '\n' (e: its end). */
+static psc_status warn_missing_newline(psc_parser *p, const char *ls, const char *e)
+{
+    return psc_diag_add(&p->warnings, PSC_SEV_WARNING, psc_code_name(PSC_C_MISSING_NEWLINE), PSC_STR_NULL,
+                        p->base + (uint64_t)(e - p->buf), p->lno, (uint64_t)(e - ls) + 1,
+                        "the last line does not end with a line feed");
+}
+
 psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
 {
     p->err = err;
@@ -1075,6 +1095,11 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         const char *ls = p->buf + p->pos;
         const char *nl = memchr(ls, '\n', p->len - p->pos);
         const char *e = nl ? nl : p->buf + p->len;
+        /* where this line starts: running out of memory on it goes back
+         * here, so that a retry reads the same line again */
+        const size_t pos0 = p->pos;
+        const uint64_t line0 = p->line;
+        const int state0 = p->state;
         p->lstart = ls;
         p->lno = p->line++;
         p->pos = nl ? (size_t)(nl - p->buf) + 1 : p->len;
@@ -1136,19 +1161,20 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         if (p->scap < llen + 1) {
             size_t cap = p->scap;
             if (psc_grow((void **)&p->scratch, &cap, llen + 1, 1))
-                return fail(p, PSC_E_NOMEM, PSC_C_NOMEM, ls, "out of memory");
+                return rewind_nomem(p, pos0, line0, state0, ls);
             p->scap = cap;
         }
         p->sused = 0;
+        /* the missing-newline warning is recorded once the line has been
+         * read without running out of memory, so that a retry does not
+         * record it twice */
+        bool warn_nl = false;
         if (!nl && !p->om && !too_long) {
             bool strict = p->o.flags & PSC_PARSE_STRICT;
             if (strict)
                 return fail(p, PSC_E_SYNTAX, PSC_C_MISSING_NEWLINE, e,
                             "the last line must end with a line feed");
-            if (psc_diag_add(&p->warnings, PSC_SEV_WARNING, psc_code_name(PSC_C_MISSING_NEWLINE),
-                             PSC_STR_NULL, p->base + (uint64_t)(e - p->buf), p->lno, (uint64_t)(e - ls) + 1,
-                             "the last line does not end with a line feed") != PSC_OK)
-                return fail(p, PSC_E_NOMEM, PSC_C_NOMEM, ls, "out of memory");
+            warn_nl = true;
         }
         psc_status st;
         if (p->om) {
@@ -1163,13 +1189,21 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
                 st = parse_sample(p, s, e, ent);
         } else {
             s = skip_blanks(s, e);
-            if (s == e)
-                continue; /* blank line: ignored in the text formats */
+            if (s == e) {
+                /* blank line: ignored in the text formats */
+                if (warn_nl && warn_missing_newline(p, ls, e) != PSC_OK)
+                    return rewind_nomem(p, pos0, line0, state0, ls);
+                continue;
+            }
             if (*s == '#')
                 st = parse_text_comment(p, s, e, ent);
             else
                 st = parse_sample(p, s, e, ent);
         }
+        if (st == PSC_E_NOMEM && !too_long)
+            return rewind_nomem(p, pos0, line0, state0, ls);
+        if (warn_nl && warn_missing_newline(p, ls, e) != PSC_OK)
+            return rewind_nomem(p, pos0, line0, state0, ls);
         if (too_long) {
             /* keep an error inside the prefix; one at the cut is an artefact */
             if (st != PSC_OK && err && err->offset < p->long_off && st != PSC_E_NOMEM &&

@@ -181,10 +181,13 @@ PSC_API psc_format psc_parser_format(const psc_parser *p);
  * @param err  optional; on failure: status, code, message, byte offset,
  *             1-based line and byte column.
  * @return PSC_OK an entry was produced; PSC_DONE end of input (for
- *         OpenMetrics, after `# EOF`); PSC_E_SYNTAX, PSC_E_UTF8, PSC_E_LIMIT
- *         on bad input: the offending line is skipped and the next call
- *         resumes at the following line, so every error can be reported;
- *         PSC_E_NOMEM when scratch memory could not grow (retrying is safe).
+ *         OpenMetrics, after `# EOF`); PSC_E_SYNTAX, PSC_E_SEMANTIC (a
+ *         well-formed line the format forbids, e.g. a `__name__` label),
+ *         PSC_E_UTF8, PSC_E_LIMIT on bad input: the offending line is
+ *         skipped and the next call resumes at the following line, so every
+ *         error can be reported; PSC_E_NOMEM when memory for the line could
+ *         not be had: the parser stays at the start of that line, so a
+ *         retry reads it again.
  *         A PSC_C_SAMPLE_LIMIT error is sticky: later calls return PSC_DONE.
  * Warnings of text formats (missing final newline) are not errors: see
  * psc_parser_warnings().
