@@ -444,11 +444,6 @@ void fz_check_diags(const psc_diag_list *l, const char *buf, size_t len)
         if (d->column > (uint64_t)ll + 1)
             fz_broken("diagnostic column %" PRIu64 " past the end of line %" PRIu64 " (%zu bytes): %s [%s]",
                       d->column, d->line, ll, d->message, d->rule);
-        /* open: lint findings whose column the rule sets without looking at
-         * the input (max-series, max-series-per-metric, histogram without
-         * +Inf) keep offset 0 (lib/lint/lint.c lint_emit) */
-        if (d->column && d->offset == 0 && lint && !fz_strict())
-            continue;
         if (d->column && d->offset != li.start[d->line - 1] + d->column - 1)
             fz_broken("diagnostic at %" PRIu64 ":%" PRIu64 " has offset %" PRIu64 ", expected %zu: %s [%s]",
                       d->line, d->column, d->offset, li.start[d->line - 1] + (size_t)d->column - 1,

@@ -14,6 +14,8 @@
 
 /* ---- messages ---- */
 
+static bool build_lines(lint_ctx *c);
+
 void lint_emit(lint_ctx *c, psc_lint_rule r, psc_str metric, uint64_t line, uint64_t col,
                const char *fmt, ...)
 {
@@ -24,8 +26,12 @@ void lint_emit(lint_ctx *c, psc_lint_rule r, psc_str metric, uint64_t line, uint
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* a column points into the line: without the input there is none
+     * (lint.h: column 0, "whole line") */
+    if (!c->buf && !c->line_fn)
+        col = 0;
     uint64_t offset = 0;
-    if (line && c->line_starts && line <= c->nlines)
+    if (line && c->buf && build_lines(c) && line <= c->nlines)
         offset = c->line_starts[line - 1] + (col ? col - 1 : 0);
     psc_status st = psc_diag_add(c->out, c->o->severity[r], psc_lint_rule_name(r), metric, offset,
                                  line, col, "%s", msg);
