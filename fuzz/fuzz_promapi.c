@@ -316,10 +316,7 @@ static void decode(psc_api_endpoint ep, const char *body, size_t len, int status
         if (err.status != st || !memchr(err.message, '\0', sizeof err.message) || !err.message[0])
             fz_broken("psc_api_decode returned %s, its error says %s '%.100s'", psc_status_name(st),
                       psc_status_name(err.status), err.message);
-        /* open: jansson's "near '...'" text goes into the message unescaped
-         * (lib/promapi/decode.c not_json) */
-        bool open = strstr(err.message, " near '") && !fz_strict();
-        for (const unsigned char *p = (const unsigned char *)err.message; *p && !open; p++)
+        for (const unsigned char *p = (const unsigned char *)err.message; *p; p++)
             if (*p < 0x20 || *p == 0x7f)
                 fz_broken("API error message with control byte 0x%02x: %s (BAD-INPUTS H1)", *p, err.message);
         fz_mix_cstr(err.message, "error message");

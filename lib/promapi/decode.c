@@ -949,6 +949,9 @@ static psc_status not_json(const char *body, size_t len, int http_status, const 
     }
     psc_status st;
     char c0 = len > i ? body[i] : '\0';
+    /* jansson's text quotes the input ("near '...'"): escaped like the body */
+    char jt[sizeof je->text * 4 + 8];
+    psc_api_escape(jt, sizeof jt, je->text, strnlen(je->text, sizeof je->text), sizeof je->text * 4);
     if (len == i)
         return psc_api_set_error(err, PSC_E_API, "empty response body");
     switch (json_error_code(je)) {
@@ -959,7 +962,7 @@ static psc_status not_json(const char *body, size_t len, int http_status, const 
     case json_error_out_of_memory:
         return psc_api_set_error(err, PSC_E_NOMEM, "out of memory while decoding the response");
     case json_error_premature_end_of_input:
-        st = psc_api_set_error(err, PSC_E_API, "response is truncated: %s (line %d, column %d)", je->text,
+        st = psc_api_set_error(err, PSC_E_API, "response is truncated: %s (line %d, column %d)", jt,
                                je->line, je->column);
         break;
     case json_error_end_of_input_expected:
@@ -973,9 +976,9 @@ static psc_status not_json(const char *body, size_t len, int http_status, const 
                                    je->line, je->column);
         } else if (c0 != '{' && c0 != '[') {
             st = psc_api_set_error(err, PSC_E_API, "response is not JSON (%s at line %d, column %d): \"%.200s\"",
-                                   je->text, je->line, je->column, snip);
+                                   jt, je->line, je->column, snip);
         } else {
-            st = psc_api_set_error(err, PSC_E_API, "invalid JSON in response: %s (line %d, column %d)", je->text,
+            st = psc_api_set_error(err, PSC_E_API, "invalid JSON in response: %s (line %d, column %d)", jt,
                                    je->line, je->column);
         }
         break;
