@@ -207,6 +207,11 @@ void cli_json_string(FILE *f, const char *s, size_t n)
             if (!l) {
                 fputs("\\ufffd", f);
                 i++;
+            } else if (l == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+                /* C1 controls (U+0080-U+009F): valid in JSON strings, but
+                 * some terminals act on them (BAD-INPUTS H1) */
+                fprintf(f, "\\u%04x", (unsigned)p[i + 1]);
+                i += 2;
             } else {
                 fwrite(p + i, 1, l, f);
                 i += l;
