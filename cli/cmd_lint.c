@@ -921,6 +921,7 @@ int cmd_lint(int argc, char **argv)
 
     int status = EXIT_OK;
     struct tally t = {{0, 0, 0}};
+    size_t not_linted = 0; /* inputs that could not be read or parsed to the end */
     struct cli_diag_printer pr;
     size_t sarif_printed = 0;
     if (cfg.out == OUT_SARIF)
@@ -937,11 +938,13 @@ int cmd_lint(int argc, char **argv)
             free(source);
             psc_diag_list_release(&diags);
             status = EXIT_RUNTIME;
+            not_linted++;
             continue;
         }
         if (st != PSC_OK) {
             cli_errorf("%s: %s", source, st == PSC_E_NOMEM ? "out of memory" : psc_status_name(st));
             status = EXIT_RUNTIME;
+            not_linted++;
         } else {
             /* a shallow copy without the baselined findings; the strings stay owned by diags */
             psc_diag_list shown = diags;
@@ -949,6 +952,7 @@ int cmd_lint(int argc, char **argv)
             if (!shown.items) {
                 cli_errorf("%s: out of memory", source);
                 status = EXIT_RUNTIME;
+                not_linted++;
             } else {
                 size_t kept[3] = {0, 0, 0};
                 shown.count = 0;
@@ -995,6 +999,9 @@ int cmd_lint(int argc, char **argv)
                 plural(t.n[PSC_SEV_WARNING], "warning", "warnings"), t.n[PSC_SEV_INFO]);
         if (bl.hidden)
             fprintf(sf, "; %zu hidden by the baseline", bl.hidden);
+        /* "0 problems" alone would read as a clean result */
+        if (not_linted)
+            fprintf(sf, "; %zu %s not linted", not_linted, plural(not_linted, "input", "inputs"));
         fputc('\n', sf);
     }
     if (status == EXIT_OK) {

@@ -152,10 +152,16 @@ def test_exit_codes(node, cases, tmp):
     rc, _, err = run("--disable", "camel-case,nope", clean)
     check("unknown rule 'nope'" in err, f"unknown rule message: {err!r}")
     missing = os.path.join(tmp, "missing.prom")
-    rc, _, err = run(missing)
+    rc, out, err = run(missing)
     check(rc == 3 and missing in err, f"missing input: exit {rc}: {err!r}")
+    # the summary must not read as a clean result
+    check(out == "0 problems (0 errors, 0 warnings, 0 info); 1 input not linted\n",
+          f"missing input: summary {out!r}")
     rc, out, _ = run(missing, node)
     check(rc == 3 and "68 problems" in out, f"missing + findings: exit {rc}, expected 3 and the other input linted")
+    check(out.endswith("; 1 input not linted\n"), f"missing + findings: summary {out.splitlines()[-1]!r}")
+    rc, out, _ = run(missing, tmp, node)
+    check(rc == 3 and out.endswith("; 2 inputs not linted\n"), f"missing + directory: exit {rc}, {out.splitlines()[-1]!r}")
     check(run(os.path.join(cases, "untyped.prom"))[0] == 0, "info findings do not fail by default")
     check(run("--fail-on", "info", os.path.join(cases, "untyped.prom"))[0] == 1, "--fail-on info")
     check(run("--fail-on", "error", node)[0] == 0, "--fail-on error with warnings only")
