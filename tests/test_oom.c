@@ -723,8 +723,10 @@ static psc_status op_write(const void *ctx, text *out)
     psc_error err;
     psc_error_clear(&err);
     psc_status st = psc_model_write(w->m, w->f, sink, &bytes, &err);
-    /* On PSC_E_NOMEM, write.h promises a filled @p err; today err is left
-     * untouched (reported), so err.status is not checked here. */
+    /* on PSC_E_NOMEM, write.h promises a filled err */
+    if (st == PSC_E_NOMEM && (err.status != PSC_E_NOMEM || !err.message[0]))
+        failure("psc_model_write", psc_out_format_name(w->f), "PSC_E_NOMEM with err status %s and message '%s'",
+                psc_status_name(err.status), err.message);
     if (st != PSC_E_NOMEM) {
         t_printf(out, "status=%s %s\n", psc_status_name(st), st == PSC_OK ? "" : err.message);
         if (bytes.p)

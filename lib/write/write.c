@@ -1179,6 +1179,10 @@ psc_status psc_model_write(const psc_model *m, psc_out_format f, psc_write_fn fn
     }
     if (st == PSC_OK && wo_flush(w))
         st = psc_write_fail(err, PSC_E_IO, PSC_C_IO, 0, "writing the output failed");
+    /* some allocation failures deep in the writers return the status alone:
+     * write.h promises a filled err */
+    if (st == PSC_E_NOMEM && err && (err->status != PSC_E_NOMEM || err->code != (int)PSC_C_NOMEM))
+        psc_write_fail(err, PSC_E_NOMEM, PSC_C_NOMEM, 0, "out of memory");
     psc_free(w);
     return st;
 }
