@@ -64,6 +64,9 @@ struct psc_parser {
      * repeat it, and comparing is cheaper than scanning byte by byte */
     size_t pname_len;                     /* 0: none */
     char pname[NAME_CACHE_BYTES];
+    /* --strict: the first unknown escape of the line being parsed, reported
+     * as a warning once the line is read (NULL: none) */
+    const char *unknown_escape;
 };
 
 void psc_parse_opts_init(psc_parse_opts *o)
@@ -287,7 +290,11 @@ static inline __attribute__((always_inline)) psc_status parse_quoted(psc_parser 
             }
             /* an unknown escape keeps its character, which must still be
              * valid UTF-8: past the backslash only, the next byte is
-             * checked as any other */
+             * checked as any other. --strict warns about it (BAD-INPUTS
+             * B3); escapes of HELP text are another function's. */
+            if (s[1] != 'n' && s[1] != '\\' && s[1] != '"' && !p->unknown_escape &&
+                (p->o.flags & PSC_PARSE_STRICT))
+                p->unknown_escape = s;
             s += (unsigned char)s[1] >= 0x80 ? 1 : 2;
             continue;
         }
@@ -1048,6 +1055,23 @@ static psc_status rewind_nomem(psc_parser *p, size_t pos0, uint64_t line0, int s
     return st;
 }
 
+/* --strict: the warning for an unknown escape (at: its backslash) in a
+ * quoted string of the line starting at ls (BAD-INPUTS B3). */
+static psc_status warn_unknown_escape(psc_parser *p, const char *ls, const char *at)
+{
+    const unsigned char c = (unsigned char)at[1];
+    char what[48];
+    if (c > 0x20 && c < 0x7f)
+        snprintf(what, sizeof what, "unknown escape '\\%c'", c);
+    else
+        snprintf(what, sizeof what, "a backslash before byte 0x%02x", c);
+    return psc_diag_add(&p->warnings, PSC_SEV_WARNING, psc_code_name(PSC_C_UNKNOWN_ESCAPE), PSC_STR_NULL,
+                        p->base + (uint64_t)(at - p->buf), p->lno, (uint64_t)(at - ls) + 1,
+                        "%s in a quoted string: kept as written, backslash included (the escapes are "
+                        "'\\\\', '\\\"' and '\\n')",
+                        what);
+}
+
 /* The text formats' warning for a last line without '\n' (e: its end). */
 static psc_status warn_missing_newline(psc_parser *p, const char *ls, const char *e)
 {
@@ -1165,6 +1189,7 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
             p->scap = cap;
         }
         p->sused = 0;
+        p->unknown_escape = NULL;
         /* the missing-newline warning is recorded once the line has been
          * read without running out of memory, so that a retry does not
          * record it twice */
@@ -1203,6 +1228,8 @@ psc_status psc_parser_next(psc_parser *p, psc_entry *ent, psc_error *err)
         if (st == PSC_E_NOMEM && !too_long)
             return rewind_nomem(p, pos0, line0, state0, ls);
         if (warn_nl && warn_missing_newline(p, ls, e) != PSC_OK)
+            return rewind_nomem(p, pos0, line0, state0, ls);
+        if (p->unknown_escape && warn_unknown_escape(p, ls, p->unknown_escape) != PSC_OK)
             return rewind_nomem(p, pos0, line0, state0, ls);
         if (too_long) {
             /* keep an error inside the prefix; one at the cut is an artefact */

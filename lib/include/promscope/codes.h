@@ -82,7 +82,9 @@ extern "C" {
     X(TIMESTAMP_ORDER, "timestamp-order")                  \
     X(CREATED_INVALID, "created-invalid")                  \
     /* conversion */                                       \
-    X(NOT_EXPRESSIBLE, "not-expressible")
+    X(NOT_EXPRESSIBLE, "not-expressible")                  \
+    /* parsing, warning with --strict (added after 0.1) */ \
+    X(UNKNOWN_ESCAPE, "unknown-escape")
 
 typedef enum psc_code {
 #define PSC_X_ENUM(e, id) PSC_C_##e,
