@@ -15,7 +15,8 @@
  *
  * Operations: the parser pull loop (psc_parser_new/next, also retrying the
  * call that failed), the parser + validator loop, psc_validate_buffer,
- * psc_validate_stream (64-byte chunks), psc_model_parse, psc_model_write in
+ * psc_validate_stream (64-byte chunks), psc_model_parse, psc_model_parse and
+ * psc_model_parse_stream building in two threads, psc_model_write in
  * each output format, psc_lint_buffer, psc_lint_model, psc_card_new/add,
  * psc_diff_new, psc_histogram_quantile, psc_diag_add and psc_api_decode for
  * every endpoint, valid answers and error answers.
@@ -702,6 +703,51 @@ static psc_status op_model_parse(const void *ctx, text *out)
     return st;
 }
 
+/* psc_model_parse and psc_model_parse_stream with the model built in two
+ * threads (the pipeline forced on, batches of 2 entries): the builder
+ * thread takes over the test's allocation countdown (util/alloc.h), so its
+ * allocations fail in turn too. */
+static psc_status op_model_two_threads(const void *ctx, text *out, bool stream)
+{
+    const input *in = ctx;
+    psc_parse_opts o = opts_for(in);
+    o.max_threads = 2;
+    psc_test_set_pipeline(1, 2);
+    psc_diag_list d;
+    psc_diag_list_init(&d);
+    psc_model *m = (psc_model *)&d; /* must become NULL on failure */
+    struct mem_reader r = {in->data, in->len, 0};
+    psc_error err;
+    psc_error_clear(&err);
+    psc_status st = stream ? psc_model_parse_stream(mem_read, &r, &o, &m, &d, &err)
+                           : psc_model_parse(in->data, in->len, &o, &m, &d);
+    psc_test_set_pipeline(0, 0);
+    const char *op = stream ? "model_parse_stream (two threads)" : "model_parse (two threads)";
+    if (st == PSC_E_NOMEM) {
+        if (m != NULL)
+            failure(op, in->name, "PSC_E_NOMEM but *out is not NULL");
+    } else if (m) {
+        t_model(out, m);
+        psc_diag_list_sort(&d);
+        t_diags(out, &d);
+        psc_model_free(m);
+    } else {
+        failure(op, in->name, "status %s without a model", psc_status_name(st));
+    }
+    psc_diag_list_release(&d);
+    return st;
+}
+
+static psc_status op_model_parse_two(const void *ctx, text *out)
+{
+    return op_model_two_threads(ctx, out, false);
+}
+
+static psc_status op_model_stream_two(const void *ctx, text *out)
+{
+    return op_model_two_threads(ctx, out, true);
+}
+
 /* Writers: a prebuilt model written in one format. After NOMEM the same
  * model is written again with allocations possible: same bytes as fresh. */
 struct write_ctx {
@@ -1012,6 +1058,8 @@ static void run_input(const input *in)
     oom_loop("psc_validate_buffer", in->name, op_validate_buffer, in);
     oom_loop("psc_validate_stream", in->name, op_validate_stream, in);
     oom_loop("psc_model_parse", in->name, op_model_parse, in);
+    oom_loop("psc_model_parse (two threads)", in->name, op_model_parse_two, in);
+    oom_loop("psc_model_parse_stream (two threads)", in->name, op_model_stream_two, in);
     oom_loop("psc_lint_buffer", in->name, op_lint_buffer, in);
 
     psc_parse_opts o = opts_for(in);

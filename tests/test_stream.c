@@ -6,7 +6,9 @@
  * chunk sizes from 1 byte to 4 KiB, with a 64-byte line limit so that the
  * over-long-line skipping path is crossed too. Likewise
  * psc_model_parse_stream() and psc_model_parse(): same status, findings and
- * model (compared through its OpenMetrics and JSON serialisations).
+ * model (compared through its OpenMetrics and JSON serialisations), and the
+ * same again when the model is built in two threads (the pipeline of
+ * lib/model/model.c, forced on for small inputs).
  *
  * usage: test_stream PATH...
  */
@@ -145,27 +147,54 @@ static void check_file(const char *path)
         free(r1);
         psc_diag_list_release(&d1);
 
+        /* the model: serial from the buffer is the reference; then from
+         * the stream, and in two threads (the pipeline forced on, with
+         * batches of 1 and 3 entries to turn the ring over) */
         psc_model *m1 = NULL;
         psc_diag_list_init(&d1);
+        o.max_threads = 1;
         s1 = psc_model_parse(b, (size_t)n, &o, &m1, &d1);
         r1 = render_model(s1, m1, &d1);
-        for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
-            psc_test_set_stream_chunk(chunks[c]);
-            struct reader r = {b, (size_t)n, 0, c * 7 + 1};
-            psc_diag_list d2;
-            psc_diag_list_init(&d2);
-            psc_model *m2 = NULL;
-            psc_status s2 = psc_model_parse_stream(rd, &r, &o, &m2, &d2, NULL);
-            char *r2 = render_model(s2, m2, &d2);
-            if (strcmp(r1, r2) != 0) {
-                mismatches++;
-                fprintf(stderr, "MODEL MISMATCH %s (%s, chunk %zu)\n--- buffer\n%s\n--- stream\n%s\n",
-                        path, psc_format_name(o.format), chunks[c], r1, r2);
+        for (int piped = 0; piped < 2; piped++) {
+            o.max_threads = piped ? 2 : 1;
+            psc_test_set_pipeline(piped ? 1 : 0, piped ? 3 : 0);
+            if (piped) {
+                psc_diag_list d2;
+                psc_diag_list_init(&d2);
+                psc_model *m2 = NULL;
+                psc_status s2 = psc_model_parse(b, (size_t)n, &o, &m2, &d2);
+                char *r2 = render_model(s2, m2, &d2);
+                if (strcmp(r1, r2) != 0) {
+                    mismatches++;
+                    fprintf(stderr, "MODEL MISMATCH %s (%s, buffer, two threads)\n--- one\n%s\n--- two\n%s\n",
+                            path, psc_format_name(o.format), r1, r2);
+                }
+                free(r2);
+                psc_model_free(m2);
+                psc_diag_list_release(&d2);
             }
-            free(r2);
-            psc_model_free(m2);
-            psc_diag_list_release(&d2);
+            for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+                psc_test_set_stream_chunk(chunks[c]);
+                if (piped)
+                    psc_test_set_pipeline(1, c % 2 ? 1 : 3);
+                struct reader r = {b, (size_t)n, 0, c * 7 + 1};
+                psc_diag_list d2;
+                psc_diag_list_init(&d2);
+                psc_model *m2 = NULL;
+                psc_status s2 = psc_model_parse_stream(rd, &r, &o, &m2, &d2, NULL);
+                char *r2 = render_model(s2, m2, &d2);
+                if (strcmp(r1, r2) != 0) {
+                    mismatches++;
+                    fprintf(stderr, "MODEL MISMATCH %s (%s, chunk %zu, %s)\n--- buffer\n%s\n--- stream\n%s\n",
+                            path, psc_format_name(o.format), chunks[c],
+                            piped ? "two threads" : "one thread", r1, r2);
+                }
+                free(r2);
+                psc_model_free(m2);
+                psc_diag_list_release(&d2);
+            }
         }
+        psc_test_set_pipeline(0, 0);
         psc_test_set_stream_chunk(0);
         free(r1);
         psc_model_free(m1);

@@ -1265,11 +1265,39 @@ static void mb_release(mbuild *x)
     psc_diag_list_release(&x->local);
 }
 
-/* Take every entry the parser has: validate it, and add it to the model
- * unless it got an error. PSC_OK or PSC_E_NOMEM. */
-static psc_status mb_drain(mbuild *x)
+/* One result of psc_parser_next() (ps: PSC_OK for an entry, else the
+ * error `err`, not PSC_DONE or PSC_E_NOMEM): validate it, and add it to the
+ * model unless its line got an error. PSC_OK, PSC_E_NOMEM or PSC_E_LIMIT. */
+static inline psc_status mb_take(mbuild *x, psc_status ps, const psc_entry *e,
+                                 const psc_error *err)
 {
     psc_diag_list *dl = x->dl;
+    psc_status st;
+    if (ps != PSC_OK) {
+        if ((st = psc_diag_add_error(dl, err, PSC_STR_NULL)) != PSC_OK)
+            return st;
+        return psc_validator_parse_error(x->v, err);
+    }
+    size_t from = dl->count, errs0 = dl->nerrors, dropped0 = dl->dropped;
+    if ((st = psc_validator_feed(x->v, e)) != PSC_OK)
+        return st;
+    if (dl->nerrors > errs0 && line_has_error(dl, from, errs0, dropped0, e->line))
+        return PSC_OK; /* lines with errors are left out */
+    switch (e->kind) {
+    case PSC_ENTRY_HELP:
+    case PSC_ENTRY_TYPE:
+    case PSC_ENTRY_UNIT:
+        return add_metadata(&x->b, e);
+    case PSC_ENTRY_SAMPLE:
+        return add_sample(&x->b, e);
+    default:
+        return PSC_OK;
+    }
+}
+
+/* Take every entry the parser has. PSC_OK or PSC_E_NOMEM. */
+static psc_status mb_drain(mbuild *x)
+{
     psc_entry e;
     psc_error err; /* set by the parser when it reports an error */
     for (;;) {
@@ -1278,34 +1306,274 @@ static psc_status mb_drain(mbuild *x)
             return PSC_OK;
         if (ps == PSC_E_NOMEM)
             return PSC_E_NOMEM;
-        psc_status st;
-        if (ps != PSC_OK) {
-            if ((st = psc_diag_add_error(dl, &err, PSC_STR_NULL)) != PSC_OK ||
-                (st = psc_validator_parse_error(x->v, &err)) != PSC_OK)
-                return st;
-            continue;
-        }
-        size_t from = dl->count, errs0 = dl->nerrors, dropped0 = dl->dropped;
-        if ((st = psc_validator_feed(x->v, &e)) != PSC_OK)
-            return st;
-        if (dl->nerrors > errs0 && line_has_error(dl, from, errs0, dropped0, e.line))
-            continue; /* lines with errors are left out */
-        switch (e.kind) {
-        case PSC_ENTRY_HELP:
-        case PSC_ENTRY_TYPE:
-        case PSC_ENTRY_UNIT:
-            st = add_metadata(&x->b, &e);
-            break;
-        case PSC_ENTRY_SAMPLE:
-            st = add_sample(&x->b, &e);
-            break;
-        default:
-            st = PSC_OK;
-            break;
-        }
+        psc_status st = mb_take(x, ps, &e, &err);
         if (st != PSC_OK)
             return st;
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Two threads: the caller's reads and parses, a second one validates and
+ * builds (mb_take). The parser's entries are copied into batches, which go
+ * round a ring of PIPE_SLOTS slots: the parser fills a free slot while the
+ * builder works on a full one. The builder takes the entries in input order
+ * and does what mb_drain would, so findings, their order and the model are
+ * the same as with one thread (tests/test_stream.c compares them). Only the
+ * caller's thread calls the read callback, and psc_parser_warnings() and
+ * the validator's end checks run after the join, as before. */
+
+enum { PIPE_SLOTS = 4, PIPE_BATCH = 2048, PIPE_INPUTS = 3 };
+
+typedef struct pipe_item {
+    psc_status ps;           /* PSC_OK: e; else a parse error, *err */
+    const psc_error *err;
+    psc_entry e;
+} pipe_item;
+
+typedef struct pipe_slot {
+    pipe_item *items;
+    size_t n, cap;
+    psc_arena store;         /* what the items point to outside the input */
+    bool full;               /* published, the builder has not finished it */
+} pipe_slot;
+
+typedef struct pipeline {
+    mbuild *x;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pipe_slot slot[PIPE_SLOTS];
+    size_t next_fill, next_take;
+    uint64_t published, taken; /* slots published; slots the builder finished */
+    bool done;               /* the parser publishes no more */
+    bool failed;             /* the builder stopped with `status` */
+    psc_status status;
+    long fail_state, allocs; /* util/alloc.h test state, in and out */
+} pipeline;
+
+/* Inputs from this size on are built in two threads (opts->max_threads
+ * permitting), in batches of this many entries; tests lower both to run
+ * small inputs through the pipeline. */
+static size_t pipe_min_bytes = 1u << 20, pipe_batch = PIPE_BATCH;
+
+/* Where an entry's slices may point and stay valid: the input. */
+typedef struct span {
+    const char *lo, *hi;
+} span;
+
+static inline bool pipe_keep_str(psc_arena *a, const span *in, psc_str *s)
+{
+    if (!s->ptr || (s->ptr >= in->lo && s->ptr + s->len <= in->hi))
+        return true;
+    char *c = psc_arena_strndup(a, s->ptr, s->len);
+    if (!c)
+        return false;
+    s->ptr = c;
+    return true;
+}
+
+static bool pipe_keep_labels(psc_arena *a, const span *in, const psc_label **labels, size_t n)
+{
+    if (!n)
+        return true;
+    psc_label *l = psc_arena_memdup(a, *labels, n * sizeof *l);
+    if (!l)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!pipe_keep_str(a, in, &l[i].name) || !pipe_keep_str(a, in, &l[i].value))
+            return false;
+    *labels = l;
+    return true;
+}
+
+/* Append the parser's result to slot s, copying what lies outside the input
+ * (label arrays, unescaped text: the parser's scratch). PSC_OK or
+ * PSC_E_NOMEM. */
+static psc_status pipe_put(pipe_slot *s, const span *in, psc_status ps, const psc_entry *e,
+                           const psc_error *err)
+{
+    if (psc_grow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items))
+        return PSC_E_NOMEM;
+    pipe_item *it = &s->items[s->n];
+    it->ps = ps;
+    it->err = NULL;
+    if (ps != PSC_OK) {
+        if (!(it->err = psc_arena_memdup(&s->store, err, sizeof *err)))
+            return PSC_E_NOMEM;
+        s->n++;
+        return PSC_OK;
+    }
+    psc_arena *a = &s->store;
+    psc_entry *c = &it->e;
+    *c = *e;
+    if (!pipe_keep_str(a, in, &c->name) || !pipe_keep_str(a, in, &c->text) ||
+        !pipe_keep_labels(a, in, &c->labels, c->nlabels))
+        return PSC_E_NOMEM;
+    if (c->nlabels && c->label_columns &&
+        !(c->label_columns = psc_arena_memdup(a, c->label_columns,
+                                              c->nlabels * sizeof *c->label_columns)))
+        return PSC_E_NOMEM;
+    if (c->has_exemplar &&
+        !pipe_keep_labels(a, in, &c->exemplar.labels, c->exemplar.nlabels))
+        return PSC_E_NOMEM;
+    s->n++;
+    return PSC_OK;
+}
+
+static void *pipe_builder(void *arg)
+{
+    pipeline *pl = arg;
+    psc_alloc_fail_after(pl->fail_state);
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        pipe_slot *s = &pl->slot[pl->next_take];
+        while (!s->full && !pl->done)
+            pthread_cond_wait(&pl->cv, &pl->mu);
+        const bool have = s->full;
+        pthread_mutex_unlock(&pl->mu);
+        if (!have)
+            break; /* done, and every published slot taken */
+        psc_status st = PSC_OK;
+        for (size_t i = 0; i < s->n && st == PSC_OK; i++)
+            st = mb_take(pl->x, s->items[i].ps, &s->items[i].e, s->items[i].err);
+        pthread_mutex_lock(&pl->mu);
+        s->full = false;
+        pl->taken++;
+        if (st != PSC_OK) {
+            pl->failed = true;
+            pl->status = st;
+        }
+        pthread_cond_broadcast(&pl->cv);
+        pthread_mutex_unlock(&pl->mu);
+        if (st != PSC_OK)
+            break;
+        pl->next_take = (pl->next_take + 1) % PIPE_SLOTS;
+    }
+    pl->allocs = psc_alloc_count();
+    return NULL;
+}
+
+/* Start the builder thread. False when no thread could be started (the
+ * caller then goes on in its own thread). */
+static bool pipe_start(pipeline *pl, mbuild *x)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->x = x;
+    for (size_t i = 0; i < PIPE_SLOTS; i++)
+        psc_arena_init(&pl->slot[i].store);
+    if (pthread_mutex_init(&pl->mu, NULL) != 0)
+        return false;
+    if (pthread_cond_init(&pl->cv, NULL) != 0) {
+        pthread_mutex_destroy(&pl->mu);
+        return false;
+    }
+    pl->fail_state = psc_alloc_fail_state();
+    if (pthread_create(&pl->thread, NULL, pipe_builder, pl) != 0) {
+        pthread_cond_destroy(&pl->cv);
+        pthread_mutex_destroy(&pl->mu);
+        return false;
+    }
+    return true;
+}
+
+/* The slot to fill next, once the builder has finished with it; NULL when
+ * the builder has failed. The slot comes emptied. */
+static pipe_slot *pipe_claim(pipeline *pl)
+{
+    pipe_slot *s = &pl->slot[pl->next_fill];
+    pthread_mutex_lock(&pl->mu);
+    while (s->full && !pl->failed)
+        pthread_cond_wait(&pl->cv, &pl->mu);
+    bool failed = pl->failed;
+    pthread_mutex_unlock(&pl->mu);
+    if (failed)
+        return NULL;
+    s->n = 0;
+    psc_arena_reset(&s->store);
+    return s;
+}
+
+/* Hand the slot being filled to the builder. */
+static void pipe_publish(pipeline *pl)
+{
+    pthread_mutex_lock(&pl->mu);
+    pl->slot[pl->next_fill].full = true;
+    pl->published++;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    pl->next_fill = (pl->next_fill + 1) % PIPE_SLOTS;
+}
+
+/* Wait until the builder has finished the first `n` slots published (every
+ * slot that points into an input buffer about to be refilled). PSC_OK, or
+ * the builder's failure. */
+static psc_status pipe_wait_taken(pipeline *pl, uint64_t n)
+{
+    pthread_mutex_lock(&pl->mu);
+    while (pl->taken < n && !pl->failed)
+        pthread_cond_wait(&pl->cv, &pl->mu);
+    psc_status st = pl->failed ? pl->status : PSC_OK;
+    pthread_mutex_unlock(&pl->mu);
+    return st;
+}
+
+/* No more input (or the parser side failed): let the builder finish what
+ * was published, wait for it, and release the ring. Returns the builder's
+ * status, PSC_OK when it did not fail. */
+static psc_status pipe_stop(pipeline *pl)
+{
+    pthread_mutex_lock(&pl->mu);
+    pl->done = true;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    pthread_join(pl->thread, NULL);
+    psc_alloc_count_add(pl->allocs);
+    pthread_cond_destroy(&pl->cv);
+    pthread_mutex_destroy(&pl->mu);
+    for (size_t i = 0; i < PIPE_SLOTS; i++) {
+        psc_free(pl->slot[i].items);
+        psc_arena_release(&pl->slot[i].store);
+    }
+    return pl->failed ? pl->status : PSC_OK;
+}
+
+/* Parse what the parser has into slots and publish them, PIPE_BATCH items
+ * at a time. PSC_OK, PSC_E_NOMEM, or the builder's failure. */
+static psc_status pipe_parse(pipeline *pl, const span *in)
+{
+    mbuild *x = pl->x;
+    psc_entry e;
+    psc_error err;
+    pipe_slot *s = NULL;
+    for (;;) {
+        psc_status ps = psc_parser_next(x->p, &e, &err);
+        if (ps == PSC_DONE)
+            break;
+        if (ps == PSC_E_NOMEM)
+            return PSC_E_NOMEM;
+        if (!s && !(s = pipe_claim(pl)))
+            return pl->status;
+        if (pipe_put(s, in, ps, &e, &err) != PSC_OK)
+            return PSC_E_NOMEM;
+        if (s->n >= pipe_batch) {
+            pipe_publish(pl);
+            s = NULL;
+        }
+    }
+    if (s)
+        pipe_publish(pl);
+    return PSC_OK;
+}
+
+void psc_test_set_pipeline(size_t min_bytes, size_t batch)
+{
+    pipe_min_bytes = min_bytes ? min_bytes : 1u << 20;
+    pipe_batch = batch ? batch : PIPE_BATCH;
+}
+
+static bool pipe_wanted(const psc_parse_opts *o, uint64_t len)
+{
+    return o->max_threads != 1 && len >= pipe_min_bytes;
 }
 
 /* End of input at `len` bytes: the validator's end checks, the parser's
@@ -1354,10 +1622,22 @@ psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *op
     psc_status st = mb_init(&x, &o, diags);
     if (st == PSC_OK) {
         psc_parser_reset(x.p, buf, len);
-        st = mb_drain(&x);
+        pipeline pl;
+        if (pipe_wanted(&o, len) && pipe_start(&pl, &x)) {
+            const span in = {buf, buf + len};
+            st = pipe_parse(&pl, &in);
+            if (st == PSC_OK)
+                endpos_add(&x.ep, buf, len); /* while the builder finishes */
+            psc_status bst = pipe_stop(&pl);
+            if (st == PSC_OK)
+                st = bst;
+        } else {
+            st = mb_drain(&x);
+            if (st == PSC_OK)
+                endpos_add(&x.ep, buf, len);
+        }
     }
     if (st == PSC_OK) {
-        endpos_add(&x.ep, buf, len);
         st = mb_finish(&x, len, out);
         if (st == PSC_OK || st == PSC_E_SYNTAX)
             return st;
@@ -1383,12 +1663,20 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
     size_t cap = chunk + o.max_line_bytes + 1, have = 0;
     uint64_t total = 0;
     bool eof = false, started = false;
-    char *buf = psc_malloc(cap);
+    /* one input buffer, or PIPE_INPUTS in turn with the builder thread:
+     * one is refilled once the builder is done with every slot pointing
+     * into it (need[i] slots published) */
+    char *ins[PIPE_INPUTS] = {psc_malloc(cap)};
+    uint64_t need[PIPE_INPUTS] = {0};
+    size_t cur = 0;
+    pipeline pl;
+    bool piped = false;
     mbuild x;
     memset(&x, 0, sizeof x);
     psc_diag_list_init(&x.local);
-    psc_status st = buf ? PSC_OK : PSC_E_NOMEM;
+    psc_status st = ins[0] ? PSC_OK : PSC_E_NOMEM;
     while (st == PSC_OK) {
+        char *buf = ins[cur];
         /* fill the buffer up to a line end past the chunk size */
         while (!eof && have < cap) {
             long r = rd(ctx, buf + have, cap - have, err);
@@ -1410,6 +1698,18 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
                 o.format = psc_format_detect(buf, have);
             if ((st = mb_init(&x, &o, diags)) != PSC_OK)
                 break;
+            /* at least `have` bytes: all of them at the end of the input,
+             * else a chunk */
+            if (pipe_wanted(&o, have)) {
+                bool ok = true;
+                for (size_t i = 1; i < PIPE_INPUTS && ok; i++)
+                    ok = (ins[i] = psc_malloc(cap)) != NULL;
+                if (!ok) {
+                    st = PSC_E_NOMEM;
+                    break;
+                }
+                piped = pipe_start(&pl, &x);
+            }
         }
         size_t complete = have;
         if (!eof) {
@@ -1422,7 +1722,14 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
                 }
         }
         psc_parser_continue(x.p, buf, complete, eof);
-        if ((st = mb_drain(&x)) != PSC_OK)
+        if (piped) {
+            const span in = {buf, buf + complete};
+            st = pipe_parse(&pl, &in);
+            need[cur] = pl.published;
+        } else {
+            st = mb_drain(&x);
+        }
+        if (st != PSC_OK)
             break;
         endpos_add(&x.ep, buf, complete);
         total += complete;
@@ -1430,14 +1737,24 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
             break;
         if (psc_parser_stopped(x.p) && !psc_parser_stopped_past_eof(x.p))
             break;
+        size_t next = piped ? (cur + 1) % PIPE_INPUTS : cur;
+        if (piped && (st = pipe_wait_taken(&pl, need[next])) != PSC_OK)
+            break;
         if (psc_parser_stopped(x.p)) {
-            st = psc_stream_drain(rd, ctx, buf, cap, err);
+            st = psc_stream_drain(rd, ctx, ins[next], cap, err);
             break;
         }
-        memmove(buf, buf + complete, have - complete);
+        memmove(ins[next], buf + complete, have - complete);
         have -= complete;
+        cur = next;
     }
-    psc_free(buf);
+    if (piped) {
+        psc_status bst = pipe_stop(&pl);
+        if (st == PSC_OK)
+            st = bst;
+    }
+    for (size_t i = 0; i < PIPE_INPUTS; i++)
+        psc_free(ins[i]);
     if (st == PSC_OK) {
         st = mb_finish(&x, total, out);
         if (st == PSC_OK || st == PSC_E_SYNTAX)

@@ -33,6 +33,9 @@ uint64_t psc_parser_offset(const psc_parser *p);
 
 /* Tests only: chunk size of psc_validate_stream (0 restores 1 MiB). */
 void psc_test_set_stream_chunk(size_t n);
+/* Tests only: inputs from min_bytes on are built in two threads, in batches
+ * of `batch` entries (model.c; 0 restores 1 MiB, 2048). */
+void psc_test_set_pipeline(size_t min_bytes, size_t batch);
 /* The chunk size of the streaming functions (1 MiB unless a test set it). */
 size_t psc_stream_chunk_size(void);
 

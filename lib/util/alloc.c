@@ -19,6 +19,16 @@ long psc_alloc_count(void)
     return alloc_count;
 }
 
+long psc_alloc_fail_state(void)
+{
+    return fail_countdown;
+}
+
+void psc_alloc_count_add(long n)
+{
+    alloc_count += n;
+}
+
 static int should_fail(void)
 {
     alloc_count++;

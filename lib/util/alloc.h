@@ -24,4 +24,11 @@ static inline int psc_grow(void **p, size_t *cap, size_t need, size_t elem)
  * 0 disables. Applies to the calling thread only; tests only. */
 void psc_alloc_fail_after(long n);
 long psc_alloc_count(void);
+/* A library thread working for a caller (the model pipeline) takes over the
+ * caller's test state: psc_alloc_fail_state() in the caller, then
+ * psc_alloc_fail_after() with it in the thread, so that the out-of-memory
+ * tests reach the thread's allocations too; psc_alloc_count_add() gives the
+ * thread's count back to the caller when it is joined. */
+long psc_alloc_fail_state(void);
+void psc_alloc_count_add(long n);
 #endif

@@ -31,6 +31,23 @@ void psc_arena_release(psc_arena *a)
     psc_arena_init(a);
 }
 
+void psc_arena_reset(psc_arena *a)
+{
+    psc_arena_block *keep = a->head;
+    if (!keep)
+        return;
+    psc_arena_block *b = keep->next;
+    while (b) {
+        psc_arena_block *n = b->next;
+        psc_free(b);
+        b = n;
+    }
+    keep->next = NULL;
+    /* the newest block is the one end points into */
+    a->cur = keep->data;
+    a->total = (size_t)(a->end - keep->data);
+}
+
 void *psc_arena_alloc(psc_arena *a, size_t n)
 {
     const size_t al = alignof(max_align_t);

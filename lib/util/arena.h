@@ -14,6 +14,9 @@ typedef struct psc_arena {
 
 void psc_arena_init(psc_arena *a);
 void psc_arena_release(psc_arena *a);
+/* Forget every allocation but keep the newest (largest) block for reuse:
+ * memory that is filled and emptied over and over settles in one block. */
+void psc_arena_reset(psc_arena *a);
 /* Aligned to max_align_t. NULL when out of memory. */
 void *psc_arena_alloc(psc_arena *a, size_t n);
 /* Copy n bytes and add a NUL terminator. NULL when out of memory. */

@@ -109,6 +109,12 @@ typedef struct psc_model psc_model;
  * building), up to 2 times for short lines of many single-series metrics
  * (docs/convert.md "The model"). The series index is built on the first
  * psc_model_find_series().
+ * Threads: from 1 MiB of input on (unless opts->max_threads is 1) the
+ * entries are validated and added to the model by a second thread that the
+ * call starts and joins, while the calling thread parses; findings, their
+ * order and the model are the same as with one thread. No thread is left
+ * running when the call returns. If the thread cannot be started, the
+ * call works in the caller's thread alone.
  * Thread-safe for different models.
  */
 PSC_API psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_opts *opts,
@@ -118,8 +124,10 @@ PSC_API psc_status psc_model_parse(const char *buf, size_t len, const psc_parse_
  * psc_model_parse() over an input read through @p rd (a file, a pipe),
  * without holding the whole input: it is read in chunks of 1 MiB plus at
  * most one line (opts->max_line_bytes), as psc_validate_stream() does, so
- * memory is the model's plus about 2 MiB. Findings, positions and the
- * model are the same as psc_model_parse() of the whole input gives.
+ * memory is the model's plus about 2 MiB (10 MiB when the model is built in
+ * two threads, as psc_model_parse() describes; @p rd is then still called
+ * from the calling thread only). Findings, positions and the model are the
+ * same as psc_model_parse() of the whole input gives.
  *
  * @param rd,ctx  read callback (promscope/parse.h psc_read_fn).
  * @param opts    NULL for defaults; format AUTO is detected from the first

@@ -143,6 +143,9 @@ typedef struct psc_parse_opts {
     size_t max_label_name_bytes;  /**< default 1 KiB */
     size_t max_label_value_bytes; /**< default 64 KiB */
     uint64_t max_samples;         /**< default 1,000,000; 0 = unlimited */
+    unsigned max_threads;         /**< threads a model build may use: 0 = the default,
+                                       2 (one started for inputs of 1 MiB and more,
+                                       psc_model_parse()); 1 = the caller's only */
 } psc_parse_opts;
 
 PSC_API void psc_parse_opts_init(psc_parse_opts *o);
