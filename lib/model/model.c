@@ -1266,13 +1266,15 @@ static void mb_release(mbuild *x)
 }
 
 /* One result of psc_parser_next() (ps: PSC_OK for an entry, else the
- * error `err`, not PSC_DONE or PSC_E_NOMEM): validate it, and add it to the
- * model unless its line got an error. PSC_OK, PSC_E_NOMEM or PSC_E_LIMIT. */
-static inline psc_status mb_take(mbuild *x, psc_status ps, const psc_entry *e,
-                                 const psc_error *err)
+ * error `err`, not PSC_DONE or PSC_E_NOMEM) to the validator. *add: the
+ * entry goes into the model (mb_add): metadata or a sample whose line got
+ * no error. PSC_OK, PSC_E_NOMEM or PSC_E_LIMIT. */
+static inline psc_status mb_check(mbuild *x, psc_status ps, const psc_entry *e,
+                                  const psc_error *err, bool *add)
 {
     psc_diag_list *dl = x->dl;
     psc_status st;
+    *add = false;
     if (ps != PSC_OK) {
         if ((st = psc_diag_add_error(dl, err, PSC_STR_NULL)) != PSC_OK)
             return st;
@@ -1283,16 +1285,15 @@ static inline psc_status mb_take(mbuild *x, psc_status ps, const psc_entry *e,
         return st;
     if (dl->nerrors > errs0 && line_has_error(dl, from, errs0, dropped0, e->line))
         return PSC_OK; /* lines with errors are left out */
-    switch (e->kind) {
-    case PSC_ENTRY_HELP:
-    case PSC_ENTRY_TYPE:
-    case PSC_ENTRY_UNIT:
-        return add_metadata(&x->b, e);
-    case PSC_ENTRY_SAMPLE:
-        return add_sample(&x->b, e);
-    default:
-        return PSC_OK;
-    }
+    *add = e->kind == PSC_ENTRY_HELP || e->kind == PSC_ENTRY_TYPE || e->kind == PSC_ENTRY_UNIT ||
+           e->kind == PSC_ENTRY_SAMPLE;
+    return PSC_OK;
+}
+
+/* Add an entry mb_check() passed. PSC_OK, PSC_E_NOMEM or PSC_E_LIMIT. */
+static inline psc_status mb_add(builder *b, const psc_entry *e)
+{
+    return e->kind == PSC_ENTRY_SAMPLE ? add_sample(b, e) : add_metadata(b, e);
 }
 
 /* Take every entry the parser has. PSC_OK or PSC_E_NOMEM. */
@@ -1306,28 +1307,36 @@ static psc_status mb_drain(mbuild *x)
             return PSC_OK;
         if (ps == PSC_E_NOMEM)
             return PSC_E_NOMEM;
-        psc_status st = mb_take(x, ps, &e, &err);
+        bool add;
+        psc_status st = mb_check(x, ps, &e, &err, &add);
+        if (st == PSC_OK && add)
+            st = mb_add(&x->b, &e);
         if (st != PSC_OK)
             return st;
     }
 }
 
 /* ------------------------------------------------------------------ */
-/* Two threads: the caller's reads and parses, a second one validates and
- * builds (mb_take). The parser's entries are copied into batches, which go
- * round a ring of PIPE_SLOTS slots: the parser fills a free slot while the
- * builder works on a full one. The builder takes the entries in input order
- * and does what mb_drain would, so findings, their order and the model are
- * the same as with one thread (tests/test_stream.c compares them). Only the
- * caller's thread calls the read callback, and psc_parser_warnings() and
- * the validator's end checks run after the join, as before. */
+/* Two threads: the caller's reads, parses and validates (mb_check), a
+ * second one builds (mb_add). The entries that go into the model are copied
+ * into batches, which go round a ring of PIPE_SLOTS slots: the parser fills
+ * a free slot while the builder works on a full one.
+ *
+ * The builder's findings (a duplicate series across the groups of a
+ * family, a sample its family cannot take) go to a list of its own, each
+ * with the number of findings the caller's list had when its entry was
+ * validated; pipe_merge() puts them where one thread would have put them,
+ * and applies the list's cap as one thread would have. So the findings,
+ * their order and the model are those of one thread (tests/test_stream.c
+ * compares them). The read callback is only called from the caller's
+ * thread, and the parser warnings and the validator's end checks run after
+ * the join, as before. */
 
 enum { PIPE_SLOTS = 4, PIPE_BATCH = 2048, PIPE_INPUTS = 3 };
 
 typedef struct pipe_item {
-    psc_status ps;           /* PSC_OK: e; else a parse error, *err */
-    const psc_error *err;
     psc_entry e;
+    uint64_t before;         /* findings in the caller's list after e was validated */
 } pipe_item;
 
 typedef struct pipe_slot {
@@ -1349,6 +1358,9 @@ typedef struct pipeline {
     bool failed;             /* the builder stopped with `status` */
     psc_status status;
     long fail_state, allocs; /* util/alloc.h test state, in and out */
+    psc_diag_list found;     /* the builder's findings */
+    uint64_t *found_before;  /* parallel to found.items: pipe_item.before */
+    size_t cap_found_before;
 } pipeline;
 
 /* Inputs from this size on are built in two threads (opts->max_threads
@@ -1386,37 +1398,45 @@ static bool pipe_keep_labels(psc_arena *a, const span *in, const psc_label **lab
     return true;
 }
 
-/* Append the parser's result to slot s, copying what lies outside the input
- * (label arrays, unescaped text: the parser's scratch). PSC_OK or
- * PSC_E_NOMEM. */
-static psc_status pipe_put(pipe_slot *s, const span *in, psc_status ps, const psc_entry *e,
-                           const psc_error *err)
+/* Append entry e to slot s, copying what lies outside the input (label
+ * arrays, unescaped text: the parser's scratch). PSC_OK or PSC_E_NOMEM. */
+static psc_status pipe_put(pipe_slot *s, const span *in, const psc_entry *e, uint64_t before)
 {
     if (psc_grow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items))
         return PSC_E_NOMEM;
     pipe_item *it = &s->items[s->n];
-    it->ps = ps;
-    it->err = NULL;
-    if (ps != PSC_OK) {
-        if (!(it->err = psc_arena_memdup(&s->store, err, sizeof *err)))
-            return PSC_E_NOMEM;
-        s->n++;
-        return PSC_OK;
-    }
     psc_arena *a = &s->store;
     psc_entry *c = &it->e;
     *c = *e;
+    c->label_columns = NULL; /* the validator's, not the builder's */
     if (!pipe_keep_str(a, in, &c->name) || !pipe_keep_str(a, in, &c->text) ||
         !pipe_keep_labels(a, in, &c->labels, c->nlabels))
-        return PSC_E_NOMEM;
-    if (c->nlabels && c->label_columns &&
-        !(c->label_columns = psc_arena_memdup(a, c->label_columns,
-                                              c->nlabels * sizeof *c->label_columns)))
         return PSC_E_NOMEM;
     if (c->has_exemplar &&
         !pipe_keep_labels(a, in, &c->exemplar.labels, c->exemplar.nlabels))
         return PSC_E_NOMEM;
+    it->before = before;
     s->n++;
+    return PSC_OK;
+}
+
+/* Add the items of a slot; findings noted with their place. */
+static psc_status pipe_build(pipeline *pl, const pipe_slot *s)
+{
+    psc_diag_list *found = &pl->found;
+    for (size_t i = 0; i < s->n; i++) {
+        const size_t n0 = found->count;
+        psc_status st = mb_add(&pl->x->b, &s->items[i].e);
+        if (st != PSC_OK)
+            return st;
+        if (found->count > n0) {
+            if (psc_grow((void **)&pl->found_before, &pl->cap_found_before, found->count,
+                         sizeof *pl->found_before))
+                return PSC_E_NOMEM;
+            for (size_t k = n0; k < found->count; k++)
+                pl->found_before[k] = s->items[i].before;
+        }
+    }
     return PSC_OK;
 }
 
@@ -1433,9 +1453,7 @@ static void *pipe_builder(void *arg)
         pthread_mutex_unlock(&pl->mu);
         if (!have)
             break; /* done, and every published slot taken */
-        psc_status st = PSC_OK;
-        for (size_t i = 0; i < s->n && st == PSC_OK; i++)
-            st = mb_take(pl->x, s->items[i].ps, &s->items[i].e, s->items[i].err);
+        psc_status st = pipe_build(pl, s);
         pthread_mutex_lock(&pl->mu);
         s->full = false;
         pl->taken++;
@@ -1461,6 +1479,8 @@ static bool pipe_start(pipeline *pl, mbuild *x)
     pl->x = x;
     for (size_t i = 0; i < PIPE_SLOTS; i++)
         psc_arena_init(&pl->slot[i].store);
+    psc_diag_list_init(&pl->found);
+    pl->found.max = x->dl->max;
     if (pthread_mutex_init(&pl->mu, NULL) != 0)
         return false;
     if (pthread_cond_init(&pl->cv, NULL) != 0) {
@@ -1468,7 +1488,9 @@ static bool pipe_start(pipeline *pl, mbuild *x)
         return false;
     }
     pl->fail_state = psc_alloc_fail_state();
+    x->b.diags = &pl->found;
     if (pthread_create(&pl->thread, NULL, pipe_builder, pl) != 0) {
+        x->b.diags = x->dl;
         pthread_cond_destroy(&pl->cv);
         pthread_mutex_destroy(&pl->mu);
         return false;
@@ -1517,9 +1539,50 @@ static psc_status pipe_wait_taken(pipeline *pl, uint64_t n)
     return st;
 }
 
+/* Move the builder's findings into the caller's list dl, each after the
+ * `before` findings the caller's list had when its entry was validated,
+ * and keep the first dl->max of them all: the list one thread would have
+ * made. (When the caller's list dropped findings, it holds dl->max already,
+ * and a builder's finding placed after them is past the cap too.) PSC_OK or
+ * PSC_E_NOMEM (then dl is as it was, without the builder's findings). */
+static psc_status pipe_merge(psc_diag_list *dl, psc_diag_list *found, const uint64_t *before)
+{
+    if (found->count == 0 && found->dropped == 0)
+        return PSC_OK;
+    const size_t max = dl->max ? dl->max : 10000;
+    size_t n = dl->count + found->count;
+    if (n > max)
+        n = max;
+    psc_diag *out = psc_malloc((n ? n : 1) * sizeof *out);
+    if (!out)
+        return PSC_E_NOMEM;
+    size_t i = 0, j = 0, k = 0;
+    while (i < dl->count || j < found->count) {
+        psc_diag d = j < found->count && (i >= dl->count || before[j] <= i) ? found->items[j++]
+                                                                            : dl->items[i++];
+        if (k < n) {
+            out[k++] = d;
+        } else {
+            psc_free(d.metric);
+            psc_free(d.message);
+            dl->dropped++;
+        }
+    }
+    psc_free(dl->items);
+    dl->items = out;
+    dl->count = dl->cap = k;
+    dl->dropped += found->dropped;
+    dl->nerrors += found->nerrors;
+    dl->nwarnings += found->nwarnings;
+    psc_free(found->items);
+    psc_diag_list_init(found);
+    return PSC_OK;
+}
+
 /* No more input (or the parser side failed): let the builder finish what
- * was published, wait for it, and release the ring. Returns the builder's
- * status, PSC_OK when it did not fail. */
+ * was published, wait for it, merge its findings and release the ring.
+ * Returns the builder's status, PSC_OK when it did not fail, or
+ * PSC_E_NOMEM when the merge could not be made. */
 static psc_status pipe_stop(pipeline *pl)
 {
     pthread_mutex_lock(&pl->mu);
@@ -1534,27 +1597,45 @@ static psc_status pipe_stop(pipeline *pl)
         psc_free(pl->slot[i].items);
         psc_arena_release(&pl->slot[i].store);
     }
-    return pl->failed ? pl->status : PSC_OK;
+    mbuild *x = pl->x;
+    x->b.diags = x->dl;
+    psc_status st = pl->failed ? pl->status : PSC_OK;
+    if (pipe_merge(x->dl, &pl->found, pl->found_before) != PSC_OK && st == PSC_OK)
+        st = PSC_E_NOMEM;
+    psc_diag_list_release(&pl->found);
+    psc_free(pl->found_before);
+    return st;
 }
 
-/* Parse what the parser has into slots and publish them, PIPE_BATCH items
- * at a time. PSC_OK, PSC_E_NOMEM, or the builder's failure. */
+/* Parse and validate what the parser has; the entries for the model go
+ * into slots, published pipe_batch at a time. PSC_OK, PSC_E_NOMEM,
+ * PSC_E_LIMIT, or the builder's failure. */
 static psc_status pipe_parse(pipeline *pl, const span *in)
 {
     mbuild *x = pl->x;
     psc_entry e;
     psc_error err;
     pipe_slot *s = NULL;
+    psc_status st = PSC_OK;
     for (;;) {
         psc_status ps = psc_parser_next(x->p, &e, &err);
         if (ps == PSC_DONE)
             break;
-        if (ps == PSC_E_NOMEM)
-            return PSC_E_NOMEM;
-        if (!s && !(s = pipe_claim(pl)))
-            return pl->status;
-        if (pipe_put(s, in, ps, &e, &err) != PSC_OK)
-            return PSC_E_NOMEM;
+        if (ps == PSC_E_NOMEM) {
+            st = PSC_E_NOMEM;
+            break;
+        }
+        bool add;
+        if ((st = mb_check(x, ps, &e, &err, &add)) != PSC_OK)
+            break;
+        if (!add)
+            continue;
+        if (!s && !(s = pipe_claim(pl))) {
+            st = pl->status;
+            break;
+        }
+        if ((st = pipe_put(s, in, &e, x->dl->count + x->dl->dropped)) != PSC_OK)
+            break;
         if (s->n >= pipe_batch) {
             pipe_publish(pl);
             s = NULL;
@@ -1562,7 +1643,7 @@ static psc_status pipe_parse(pipeline *pl, const span *in)
     }
     if (s)
         pipe_publish(pl);
-    return PSC_OK;
+    return st;
 }
 
 void psc_test_set_pipeline(size_t min_bytes, size_t batch)
