@@ -15,7 +15,8 @@
  *
  * Operations: the parser pull loop (psc_parser_new/next, also retrying the
  * call that failed), the parser + validator loop, psc_validate_buffer,
- * psc_validate_stream (64-byte chunks), psc_model_parse, psc_model_parse and
+ * psc_validate_stream (64-byte chunks; also with the parsing in a second
+ * thread), psc_model_parse, psc_model_parse and
  * psc_model_parse_stream building in two threads, psc_model_write in
  * each output format, psc_lint_buffer, psc_lint_model, psc_card_new/add,
  * psc_diff_new, psc_histogram_quantile, psc_diag_add and psc_api_decode for
@@ -680,6 +681,28 @@ static psc_status op_validate_stream(const void *ctx, text *out)
     return st;
 }
 
+/* psc_validate_stream with the parsing in a second thread (forced on). */
+static psc_status op_validate_stream_two(const void *ctx, text *out)
+{
+    const input *in = ctx;
+    psc_parse_opts o = opts_for(in);
+    o.max_threads = 2;
+    psc_test_set_pipeline(1, 0);
+    psc_diag_list d;
+    psc_diag_list_init(&d);
+    struct mem_reader r = {in->data, in->len, 0};
+    psc_error err;
+    psc_error_clear(&err);
+    psc_status st = psc_validate_stream(mem_read, &r, &o, &d, &err);
+    psc_test_set_pipeline(0, 0);
+    if (st != PSC_E_NOMEM) {
+        t_printf(out, "status=%s\n", psc_status_name(st));
+        t_diags(out, &d);
+    }
+    psc_diag_list_release(&d);
+    return st;
+}
+
 static psc_status op_model_parse(const void *ctx, text *out)
 {
     const input *in = ctx;
@@ -1057,6 +1080,7 @@ static void run_input(const input *in)
     oom_loop("parser + validator loop", in->name, op_parse_validate, in);
     oom_loop("psc_validate_buffer", in->name, op_validate_buffer, in);
     oom_loop("psc_validate_stream", in->name, op_validate_stream, in);
+    oom_loop("psc_validate_stream (two threads)", in->name, op_validate_stream_two, in);
     oom_loop("psc_model_parse", in->name, op_model_parse, in);
     oom_loop("psc_model_parse (two threads)", in->name, op_model_parse_two, in);
     oom_loop("psc_model_parse_stream (two threads)", in->name, op_model_stream_two, in);

@@ -7,8 +7,8 @@
  * over-long-line skipping path is crossed too. Likewise
  * psc_model_parse_stream() and psc_model_parse(): same status, findings and
  * model (compared through its OpenMetrics and JSON serialisations), and the
- * same again when the model is built in two threads (the pipeline of
- * lib/model/model.c, forced on for small inputs).
+ * same again with a second thread (psc_validate_stream's reader and parser
+ * in turn, the model's parser and builder: forced on for small inputs).
  *
  * usage: test_stream PATH...
  */
@@ -193,22 +193,30 @@ static void check_buffer(const char *path, const char *b, long n)
         psc_diag_list_init(&d1);
         psc_status s1 = psc_validate_buffer(b, (size_t)n, &o, &d1);
         char *r1 = render(&d1);
-        for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
-            psc_test_set_stream_chunk(chunks[c]);
-            struct reader r = {b, (size_t)n, 0, c * 7 + 1};
-            psc_diag_list d2;
-            psc_diag_list_init(&d2);
-            psc_status s2 = psc_validate_stream(rd, &r, &o, &d2, NULL);
-            char *r2 = render(&d2);
-            if (s1 != s2 || strcmp(r1, r2) != 0) {
-                mismatches++;
-                fprintf(stderr, "MISMATCH %s (%s, chunk %zu)\n--- buffer (%s)\n%s--- stream (%s)\n%s", path,
-                        psc_format_name(o.format), chunks[c], psc_status_name(s1), r1,
-                        psc_status_name(s2), r2);
+        /* one thread, then two (the reading and the parsing in turn) */
+        for (int piped = 0; piped < 2; piped++) {
+            o.max_threads = piped ? 2 : 1;
+            psc_test_set_pipeline(piped ? 1 : 0, 0);
+            for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+                psc_test_set_stream_chunk(chunks[c]);
+                struct reader r = {b, (size_t)n, 0, c * 7 + 1};
+                psc_diag_list d2;
+                psc_diag_list_init(&d2);
+                psc_status s2 = psc_validate_stream(rd, &r, &o, &d2, NULL);
+                char *r2 = render(&d2);
+                if (s1 != s2 || strcmp(r1, r2) != 0) {
+                    mismatches++;
+                    fprintf(stderr, "MISMATCH %s (%s, chunk %zu, %s)\n--- buffer (%s)\n%s--- stream (%s)\n%s",
+                            path, psc_format_name(o.format), chunks[c],
+                            piped ? "two threads" : "one thread", psc_status_name(s1), r1,
+                            psc_status_name(s2), r2);
+                }
+                free(r2);
+                psc_diag_list_release(&d2);
             }
-            free(r2);
-            psc_diag_list_release(&d2);
         }
+        psc_test_set_pipeline(0, 0);
+        o.max_threads = 0;
         psc_test_set_stream_chunk(0);
         free(r1);
         psc_diag_list_release(&d1);

@@ -25,6 +25,7 @@
 #include "util/alloc.h"
 #include "util/arena.h"
 #include "util/bytes.h"
+#include "util/handoff.h"
 #include "util/hash.h"
 #include "parse/internal.h"
 
@@ -1343,30 +1344,17 @@ typedef struct pipe_slot {
     pipe_item *items;
     size_t n, cap;
     psc_arena store;         /* what the items point to outside the input */
-    bool full;               /* published, the builder has not finished it */
 } pipe_slot;
 
 typedef struct pipeline {
     mbuild *x;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    psc_handoff h;
     pipe_slot slot[PIPE_SLOTS];
-    size_t next_fill, next_take;
-    uint64_t published, taken; /* slots published; slots the builder finished */
-    bool done;               /* the parser publishes no more */
-    bool failed;             /* the builder stopped with `status` */
-    psc_status status;
-    long fail_state, allocs; /* util/alloc.h test state, in and out */
     psc_diag_list found;     /* the builder's findings */
     uint64_t *found_before;  /* parallel to found.items: pipe_item.before */
     size_t cap_found_before;
 } pipeline;
 
-/* Inputs from this size on are built in two threads (opts->max_threads
- * permitting), in batches of this many entries; tests lower both to run
- * small inputs through the pipeline. */
-static size_t pipe_min_bytes = 1u << 20, pipe_batch = PIPE_BATCH;
 
 /* Where an entry's slices may point and stay valid: the input. */
 typedef struct span {
@@ -1443,31 +1431,12 @@ static psc_status pipe_build(pipeline *pl, const pipe_slot *s)
 static void *pipe_builder(void *arg)
 {
     pipeline *pl = arg;
-    psc_alloc_fail_after(pl->fail_state);
-    for (;;) {
-        pthread_mutex_lock(&pl->mu);
-        pipe_slot *s = &pl->slot[pl->next_take];
-        while (!s->full && !pl->done)
-            pthread_cond_wait(&pl->cv, &pl->mu);
-        const bool have = s->full;
-        pthread_mutex_unlock(&pl->mu);
-        if (!have)
-            break; /* done, and every published slot taken */
-        psc_status st = pipe_build(pl, s);
-        pthread_mutex_lock(&pl->mu);
-        s->full = false;
-        pl->taken++;
-        if (st != PSC_OK) {
-            pl->failed = true;
-            pl->status = st;
-        }
-        pthread_cond_broadcast(&pl->cv);
-        pthread_mutex_unlock(&pl->mu);
+    for (uint64_t seq = 0; psc_handoff_next(&pl->h, seq); seq++) {
+        psc_status st = pipe_build(pl, &pl->slot[seq % PIPE_SLOTS]);
+        psc_handoff_release(&pl->h, st);
         if (st != PSC_OK)
             break;
-        pl->next_take = (pl->next_take + 1) % PIPE_SLOTS;
     }
-    pl->allocs = psc_alloc_count();
     return NULL;
 }
 
@@ -1481,18 +1450,9 @@ static bool pipe_start(pipeline *pl, mbuild *x)
         psc_arena_init(&pl->slot[i].store);
     psc_diag_list_init(&pl->found);
     pl->found.max = x->dl->max;
-    if (pthread_mutex_init(&pl->mu, NULL) != 0)
-        return false;
-    if (pthread_cond_init(&pl->cv, NULL) != 0) {
-        pthread_mutex_destroy(&pl->mu);
-        return false;
-    }
-    pl->fail_state = psc_alloc_fail_state();
     x->b.diags = &pl->found;
-    if (pthread_create(&pl->thread, NULL, pipe_builder, pl) != 0) {
+    if (!psc_handoff_start(&pl->h, PIPE_SLOTS, pipe_builder, pl)) {
         x->b.diags = x->dl;
-        pthread_cond_destroy(&pl->cv);
-        pthread_mutex_destroy(&pl->mu);
         return false;
     }
     return true;
@@ -1502,41 +1462,13 @@ static bool pipe_start(pipeline *pl, mbuild *x)
  * the builder has failed. The slot comes emptied. */
 static pipe_slot *pipe_claim(pipeline *pl)
 {
-    pipe_slot *s = &pl->slot[pl->next_fill];
-    pthread_mutex_lock(&pl->mu);
-    while (s->full && !pl->failed)
-        pthread_cond_wait(&pl->cv, &pl->mu);
-    bool failed = pl->failed;
-    pthread_mutex_unlock(&pl->mu);
-    if (failed)
+    const uint64_t seq = pl->h.published; /* only this thread changes it */
+    if (psc_handoff_claim(&pl->h, seq) != PSC_OK)
         return NULL;
+    pipe_slot *s = &pl->slot[seq % PIPE_SLOTS];
     s->n = 0;
     psc_arena_reset(&s->store);
     return s;
-}
-
-/* Hand the slot being filled to the builder. */
-static void pipe_publish(pipeline *pl)
-{
-    pthread_mutex_lock(&pl->mu);
-    pl->slot[pl->next_fill].full = true;
-    pl->published++;
-    pthread_cond_broadcast(&pl->cv);
-    pthread_mutex_unlock(&pl->mu);
-    pl->next_fill = (pl->next_fill + 1) % PIPE_SLOTS;
-}
-
-/* Wait until the builder has finished the first `n` slots published (every
- * slot that points into an input buffer about to be refilled). PSC_OK, or
- * the builder's failure. */
-static psc_status pipe_wait_taken(pipeline *pl, uint64_t n)
-{
-    pthread_mutex_lock(&pl->mu);
-    while (pl->taken < n && !pl->failed)
-        pthread_cond_wait(&pl->cv, &pl->mu);
-    psc_status st = pl->failed ? pl->status : PSC_OK;
-    pthread_mutex_unlock(&pl->mu);
-    return st;
 }
 
 /* Move the builder's findings into the caller's list dl, each after the
@@ -1585,21 +1517,13 @@ static psc_status pipe_merge(psc_diag_list *dl, psc_diag_list *found, const uint
  * PSC_E_NOMEM when the merge could not be made. */
 static psc_status pipe_stop(pipeline *pl)
 {
-    pthread_mutex_lock(&pl->mu);
-    pl->done = true;
-    pthread_cond_broadcast(&pl->cv);
-    pthread_mutex_unlock(&pl->mu);
-    pthread_join(pl->thread, NULL);
-    psc_alloc_count_add(pl->allocs);
-    pthread_cond_destroy(&pl->cv);
-    pthread_mutex_destroy(&pl->mu);
+    psc_status st = psc_handoff_stop(&pl->h);
     for (size_t i = 0; i < PIPE_SLOTS; i++) {
         psc_free(pl->slot[i].items);
         psc_arena_release(&pl->slot[i].store);
     }
     mbuild *x = pl->x;
     x->b.diags = x->dl;
-    psc_status st = pl->failed ? pl->status : PSC_OK;
     if (pipe_merge(x->dl, &pl->found, pl->found_before) != PSC_OK && st == PSC_OK)
         st = PSC_E_NOMEM;
     psc_diag_list_release(&pl->found);
@@ -1608,7 +1532,7 @@ static psc_status pipe_stop(pipeline *pl)
 }
 
 /* Parse and validate what the parser has; the entries for the model go
- * into slots, published pipe_batch at a time. PSC_OK, PSC_E_NOMEM,
+ * into slots, published PIPE_BATCH at a time. PSC_OK, PSC_E_NOMEM,
  * PSC_E_LIMIT, or the builder's failure. */
 static psc_status pipe_parse(pipeline *pl, const span *in)
 {
@@ -1617,6 +1541,7 @@ static psc_status pipe_parse(pipeline *pl, const span *in)
     psc_error err;
     pipe_slot *s = NULL;
     psc_status st = PSC_OK;
+    const size_t batch = psc_pipeline_batch() ? psc_pipeline_batch() : PIPE_BATCH;
     for (;;) {
         psc_status ps = psc_parser_next(x->p, &e, &err);
         if (ps == PSC_DONE)
@@ -1631,30 +1556,24 @@ static psc_status pipe_parse(pipeline *pl, const span *in)
         if (!add)
             continue;
         if (!s && !(s = pipe_claim(pl))) {
-            st = pl->status;
+            st = pl->h.status;
             break;
         }
         if ((st = pipe_put(s, in, &e, x->dl->count + x->dl->dropped)) != PSC_OK)
             break;
-        if (s->n >= pipe_batch) {
-            pipe_publish(pl);
+        if (s->n >= batch) {
+            psc_handoff_publish(&pl->h);
             s = NULL;
         }
     }
     if (s)
-        pipe_publish(pl);
+        psc_handoff_publish(&pl->h);
     return st;
-}
-
-void psc_test_set_pipeline(size_t min_bytes, size_t batch)
-{
-    pipe_min_bytes = min_bytes ? min_bytes : 1u << 20;
-    pipe_batch = batch ? batch : PIPE_BATCH;
 }
 
 static bool pipe_wanted(const psc_parse_opts *o, uint64_t len)
 {
-    return o->max_threads != 1 && len >= pipe_min_bytes;
+    return o->max_threads != 1 && len >= psc_pipeline_min_bytes();
 }
 
 /* End of input at `len` bytes: the validator's end checks, the parser's
@@ -1806,7 +1725,7 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
         if (piped) {
             const span in = {buf, buf + complete};
             st = pipe_parse(&pl, &in);
-            need[cur] = pl.published;
+            need[cur] = pl.h.published;
         } else {
             st = mb_drain(&x);
         }
@@ -1819,7 +1738,7 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
         if (psc_parser_stopped(x.p) && !psc_parser_stopped_past_eof(x.p))
             break;
         size_t next = piped ? (cur + 1) % PIPE_INPUTS : cur;
-        if (piped && (st = pipe_wait_taken(&pl, need[next])) != PSC_OK)
+        if (piped && (st = psc_handoff_wait_taken(&pl.h, need[next])) != PSC_OK)
             break;
         if (psc_parser_stopped(x.p)) {
             st = psc_stream_drain(rd, ctx, ins[next], cap, err);

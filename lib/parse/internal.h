@@ -33,8 +33,14 @@ uint64_t psc_parser_offset(const psc_parser *p);
 
 /* Tests only: chunk size of psc_validate_stream (0 restores 1 MiB). */
 void psc_test_set_stream_chunk(size_t n);
-/* Tests only: inputs from min_bytes on are built in two threads, in batches
- * of `batch` entries (model.c; 0 restores 1 MiB, 2048). */
+/* Inputs from this many bytes on are validated (psc_validate_stream) or
+ * built (the model functions) with a second thread, unless
+ * opts->max_threads is 1: 1 MiB. */
+size_t psc_pipeline_min_bytes(void);
+/* Entries per batch handed to the model's builder thread; 0: its default. */
+size_t psc_pipeline_batch(void);
+/* Tests only: run small inputs through the two-thread paths (min_bytes),
+ * in small batches; 0, 0 restores the defaults. */
 void psc_test_set_pipeline(size_t min_bytes, size_t batch);
 /* The chunk size of the streaming functions (1 MiB unless a test set it). */
 size_t psc_stream_chunk_size(void);

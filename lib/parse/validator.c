@@ -18,6 +18,7 @@
  * their order rules.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/bytes.h"
+#include "util/handoff.h"
 #include "util/hash.h"
 
 #define NONE UINT32_MAX
@@ -1192,6 +1194,63 @@ void psc_test_set_stream_chunk(size_t n)
     stream_chunk = n ? n : 1u << 20;
 }
 
+static size_t pipeline_min = 1u << 20, pipeline_batch;
+
+size_t psc_pipeline_min_bytes(void)
+{
+    return pipeline_min;
+}
+
+size_t psc_pipeline_batch(void)
+{
+    return pipeline_batch;
+}
+
+void psc_test_set_pipeline(size_t min_bytes, size_t batch)
+{
+    pipeline_min = min_bytes ? min_bytes : 1u << 20;
+    pipeline_batch = batch;
+}
+
+/* psc_validate_stream in two threads: the caller's reads chunk k+1 while a
+ * second one parses and validates chunk k. The chunks go round VP_INPUTS
+ * buffers; the caller moves the unfinished last line of one into the next,
+ * as one thread moves it to the front. The parser, the validator and the
+ * findings list belong to the worker until the join. */
+enum { VP_INPUTS = 3 };
+
+typedef struct vpipe {
+    psc_handoff h;
+    psc_parser *p;
+    psc_validator *v;
+    psc_diag_list *diags;
+    char *buf[VP_INPUTS];
+    size_t len[VP_INPUTS];
+    bool final[VP_INPUTS];
+    atomic_int stopped;      /* 0, or 1 at a limit, 2 past `# EOF` */
+} vpipe;
+
+static void *vpipe_worker(void *arg)
+{
+    vpipe *vp = arg;
+    for (uint64_t seq = 0; psc_handoff_next(&vp->h, seq); seq++) {
+        psc_status st = PSC_OK;
+        if (!atomic_load(&vp->stopped)) {
+            /* chunks the caller read before it saw the parser stop are
+             * skipped, as one thread would not have read them */
+            size_t i = seq % VP_INPUTS;
+            psc_parser_continue(vp->p, vp->buf[i], vp->len[i], vp->final[i]);
+            st = drain(vp->p, vp->v, vp->diags);
+            if (psc_parser_stopped(vp->p))
+                atomic_store(&vp->stopped, psc_parser_stopped_past_eof(vp->p) ? 2 : 1);
+        }
+        psc_handoff_release(&vp->h, st);
+        if (st != PSC_OK)
+            break;
+    }
+    return NULL;
+}
+
 psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *opts,
                                psc_diag_list *diags, psc_error *err)
 {
@@ -1203,7 +1262,12 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
     if (!o.max_line_bytes)
         o.max_line_bytes = 1u << 20;
     size_t cap = stream_chunk + o.max_line_bytes + 1;
-    char *buf = psc_malloc(cap);
+    vpipe vp;
+    memset(&vp, 0, sizeof vp);
+    bool piped = false;
+    size_t cur = 0;
+    uint64_t seq = 0; /* chunks handed to the worker */
+    char *buf = vp.buf[0] = psc_malloc(cap);
     psc_parser *p = psc_parser_new(&o);
     psc_validator *v = NULL;
     psc_status rc = PSC_OK;
@@ -1247,6 +1311,20 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                 rc = PSC_E_NOMEM;
                 goto out;
             }
+            /* a second thread for inputs of more than one chunk */
+            if (o.max_threads != 1 && have >= pipeline_min) {
+                bool ok = true;
+                for (size_t i = 1; i < VP_INPUTS && ok; i++)
+                    ok = (vp.buf[i] = psc_malloc(cap)) != NULL;
+                if (!ok) {
+                    rc = PSC_E_NOMEM;
+                    goto out;
+                }
+                vp.p = p;
+                vp.v = v;
+                vp.diags = diags;
+                piped = psc_handoff_start(&vp.h, VP_INPUTS, vpipe_worker, &vp);
+            }
         }
         size_t complete;
         bool final = eof;
@@ -1267,27 +1345,58 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                 complete = (size_t)(last - buf) + 1;
             }
         }
-        psc_parser_continue(p, buf, complete, final);
-        if ((rc = drain(p, v, diags)))
-            goto out;
-        if (final)
+        int stopped;
+        size_t next = cur;
+        if (piped) {
+            vp.len[cur] = complete;
+            vp.final[cur] = final;
+            psc_handoff_publish(&vp.h);
+            seq++;
+            if (final)
+                break;
+            stopped = atomic_load(&vp.stopped);
+            next = (cur + 1) % VP_INPUTS;
+            /* the buffer is free once the worker is done with the chunk
+             * it held, VP_INPUTS chunks ago */
+            if ((rc = psc_handoff_claim(&vp.h, seq)) != PSC_OK)
+                goto out;
+        } else {
+            psc_parser_continue(p, buf, complete, final);
+            if ((rc = drain(p, v, diags)))
+                goto out;
+            if (final)
+                break;
+            stopped = !psc_parser_stopped(p) ? 0 : psc_parser_stopped_past_eof(p) ? 2 : 1;
+        }
+        if (stopped == 1)
             break;
-        if (psc_parser_stopped(p) && !psc_parser_stopped_past_eof(p))
-            break;
-        if (psc_parser_stopped(p)) {
-            if (psc_stream_drain(rd, ctx, buf, cap, err) != PSC_OK) {
+        if (stopped == 2) {
+            if (psc_stream_drain(rd, ctx, vp.buf[next], cap, err) != PSC_OK) {
                 rc = PSC_E_IO;
                 goto out;
             }
             break;
         }
-        memmove(buf, buf + complete, have - complete);
+        memmove(vp.buf[next], buf + complete, have - complete);
         have -= complete;
+        cur = next;
+        buf = vp.buf[cur];
+    }
+    if (piped) {
+        piped = false;
+        if ((rc = psc_handoff_stop(&vp.h)) != PSC_OK)
+            goto out;
     }
     rc = finish_validation(p, v, diags, errors_before);
 out:
+    if (piped) {
+        psc_status wst = psc_handoff_stop(&vp.h);
+        if (rc == PSC_OK)
+            rc = wst;
+    }
     psc_validator_free(v);
     psc_parser_free(p);
-    psc_free(buf);
+    for (size_t i = 0; i < VP_INPUTS; i++)
+        psc_free(vp.buf[i]);
     return rc;
 }

@@ -143,9 +143,10 @@ typedef struct psc_parse_opts {
     size_t max_label_name_bytes;  /**< default 1 KiB */
     size_t max_label_value_bytes; /**< default 64 KiB */
     uint64_t max_samples;         /**< default 1,000,000; 0 = unlimited */
-    unsigned max_threads;         /**< threads a model build may use: 0 = the default,
-                                       2 (one started for inputs of 1 MiB and more,
-                                       psc_model_parse()); 1 = the caller's only */
+    unsigned max_threads;         /**< threads psc_validate_stream() and a model build
+                                       may use: 0 = the default, 2 (one started for
+                                       inputs of 1 MiB and more; see those functions);
+                                       1 = the caller's only */
 } psc_parse_opts;
 
 PSC_API void psc_parse_opts_init(psc_parse_opts *o);
@@ -300,6 +301,14 @@ typedef long (*psc_read_fn)(void *ctx, char *buf, size_t cap, psc_error *err);
  * Findings go to @p diags as with psc_validate_buffer(). With format AUTO,
  * detection (psc_format_detect) sees only the first chunk: pass the format
  * when it is known.
+ *
+ * Threads: when the input is longer than one chunk (and opts->max_threads
+ * is not 1), the call starts a second thread that parses and validates
+ * chunk k while the calling thread reads chunk k+1, and joins it before
+ * returning. @p rd is only called from the calling thread. The findings
+ * are the same; the chunk buffers are three instead of one; when the parser
+ * stops at a limit, up to two more chunks may have been read (and are not
+ * parsed).
  * @return PSC_OK no error finding; PSC_E_SYNTAX at least one; PSC_E_IO when
  *         @p rd failed (@p err describes it); PSC_E_NOMEM.
  */
