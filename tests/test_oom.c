@@ -663,31 +663,16 @@ static long mem_read(void *ctx, char *buf, size_t cap, psc_error *err)
     return (long)n;
 }
 
-static psc_status op_validate_stream(const void *ctx, text *out)
+/* psc_validate_stream; two_threads: with the parsing in a second thread
+ * (forced on), which takes over the test's allocation countdown
+ * (util/alloc.h), so its allocations fail in turn too. */
+static psc_status validate_stream(const input *in, text *out, bool two_threads)
 {
-    const input *in = ctx;
     psc_parse_opts o = opts_for(in);
-    psc_diag_list d;
-    psc_diag_list_init(&d);
-    struct mem_reader r = {in->data, in->len, 0};
-    psc_error err;
-    psc_error_clear(&err);
-    psc_status st = psc_validate_stream(mem_read, &r, &o, &d, &err);
-    if (st != PSC_E_NOMEM) {
-        t_printf(out, "status=%s\n", psc_status_name(st));
-        t_diags(out, &d);
+    if (two_threads) {
+        o.max_threads = 2;
+        psc_test_set_pipeline(1, 0);
     }
-    psc_diag_list_release(&d);
-    return st;
-}
-
-/* psc_validate_stream with the parsing in a second thread (forced on). */
-static psc_status op_validate_stream_two(const void *ctx, text *out)
-{
-    const input *in = ctx;
-    psc_parse_opts o = opts_for(in);
-    o.max_threads = 2;
-    psc_test_set_pipeline(1, 0);
     psc_diag_list d;
     psc_diag_list_init(&d);
     struct mem_reader r = {in->data, in->len, 0};
@@ -698,6 +683,56 @@ static psc_status op_validate_stream_two(const void *ctx, text *out)
     if (st != PSC_E_NOMEM) {
         t_printf(out, "status=%s\n", psc_status_name(st));
         t_diags(out, &d);
+    }
+    psc_diag_list_release(&d);
+    return st;
+}
+
+static psc_status op_validate_stream(const void *ctx, text *out)
+{
+    return validate_stream(ctx, out, false);
+}
+
+static psc_status op_validate_stream_two(const void *ctx, text *out)
+{
+    return validate_stream(ctx, out, true);
+}
+
+/* psc_model_parse in one thread, or with the model built in two threads
+ * (the pipeline forced on, batches of 2 entries) by psc_model_parse or
+ * psc_model_parse_stream; the builder thread takes over the allocation
+ * countdown as above. */
+enum model_way { MODEL_ONE_THREAD, MODEL_TWO_THREADS, MODEL_STREAM_TWO_THREADS };
+
+static psc_status model_parse(const input *in, text *out, enum model_way way)
+{
+    static const char *const ops[] = {"model_parse", "model_parse (two threads)",
+                                      "model_parse_stream (two threads)"};
+    psc_parse_opts o = opts_for(in);
+    if (way != MODEL_ONE_THREAD) {
+        o.max_threads = 2;
+        psc_test_set_pipeline(1, 2);
+    }
+    psc_diag_list d;
+    psc_diag_list_init(&d);
+    psc_model *m = (psc_model *)&d; /* must become NULL on failure */
+    struct mem_reader r = {in->data, in->len, 0};
+    psc_error err;
+    psc_error_clear(&err);
+    psc_status st = way == MODEL_STREAM_TWO_THREADS
+                        ? psc_model_parse_stream(mem_read, &r, &o, &m, &d, &err)
+                        : psc_model_parse(in->data, in->len, &o, &m, &d);
+    psc_test_set_pipeline(0, 0);
+    if (st == PSC_E_NOMEM) {
+        if (m != NULL)
+            failure(ops[way], in->name, "PSC_E_NOMEM but *out is not NULL");
+    } else if (m) {
+        t_model(out, m);
+        psc_diag_list_sort(&d);
+        t_diags(out, &d);
+        psc_model_free(m);
+    } else {
+        failure(ops[way], in->name, "status %s without a model", psc_status_name(st));
     }
     psc_diag_list_release(&d);
     return st;
@@ -705,70 +740,17 @@ static psc_status op_validate_stream_two(const void *ctx, text *out)
 
 static psc_status op_model_parse(const void *ctx, text *out)
 {
-    const input *in = ctx;
-    psc_parse_opts o = opts_for(in);
-    psc_diag_list d;
-    psc_diag_list_init(&d);
-    psc_model *m = (psc_model *)&d; /* must become NULL on failure */
-    psc_status st = psc_model_parse(in->data, in->len, &o, &m, &d);
-    if (st == PSC_E_NOMEM) {
-        if (m != NULL)
-            failure("model_parse", in->name, "PSC_E_NOMEM but *out is not NULL");
-    } else if (m) {
-        t_model(out, m);
-        psc_diag_list_sort(&d);
-        t_diags(out, &d);
-        psc_model_free(m);
-    } else {
-        failure("model_parse", in->name, "status %s without a model", psc_status_name(st));
-    }
-    psc_diag_list_release(&d);
-    return st;
-}
-
-/* psc_model_parse and psc_model_parse_stream with the model built in two
- * threads (the pipeline forced on, batches of 2 entries): the builder
- * thread takes over the test's allocation countdown (util/alloc.h), so its
- * allocations fail in turn too. */
-static psc_status op_model_two_threads(const void *ctx, text *out, bool stream)
-{
-    const input *in = ctx;
-    psc_parse_opts o = opts_for(in);
-    o.max_threads = 2;
-    psc_test_set_pipeline(1, 2);
-    psc_diag_list d;
-    psc_diag_list_init(&d);
-    psc_model *m = (psc_model *)&d; /* must become NULL on failure */
-    struct mem_reader r = {in->data, in->len, 0};
-    psc_error err;
-    psc_error_clear(&err);
-    psc_status st = stream ? psc_model_parse_stream(mem_read, &r, &o, &m, &d, &err)
-                           : psc_model_parse(in->data, in->len, &o, &m, &d);
-    psc_test_set_pipeline(0, 0);
-    const char *op = stream ? "model_parse_stream (two threads)" : "model_parse (two threads)";
-    if (st == PSC_E_NOMEM) {
-        if (m != NULL)
-            failure(op, in->name, "PSC_E_NOMEM but *out is not NULL");
-    } else if (m) {
-        t_model(out, m);
-        psc_diag_list_sort(&d);
-        t_diags(out, &d);
-        psc_model_free(m);
-    } else {
-        failure(op, in->name, "status %s without a model", psc_status_name(st));
-    }
-    psc_diag_list_release(&d);
-    return st;
+    return model_parse(ctx, out, MODEL_ONE_THREAD);
 }
 
 static psc_status op_model_parse_two(const void *ctx, text *out)
 {
-    return op_model_two_threads(ctx, out, false);
+    return model_parse(ctx, out, MODEL_TWO_THREADS);
 }
 
 static psc_status op_model_stream_two(const void *ctx, text *out)
 {
-    return op_model_two_threads(ctx, out, true);
+    return model_parse(ctx, out, MODEL_STREAM_TWO_THREADS);
 }
 
 /* Writers: a prebuilt model written in one format. After NOMEM the same
