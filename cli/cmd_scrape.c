@@ -224,6 +224,7 @@ static bool count_body(struct row *row, const char *body, size_t len, psc_format
     psc_parse_opts po;
     psc_parse_opts_init(&po);
     po.format = format;
+    po.max_threads = 1; /* the bodies are parsed side by side already, one per CPU */
     psc_model *m = NULL;
     psc_diag_list diags;
     psc_diag_list_init(&diags);
