@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "parse/internal.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -160,21 +161,12 @@ int cli_finish(int code)
     return code;
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 when invalid
+ * or cut short: the parser's own check (lib/parse/format.c). */
 static size_t utf8_seq(const unsigned char *p, size_t n)
 {
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t l = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (!l || l > n)
-        return 0;
-    for (size_t i = 1; i < l; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
-        (c == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return l;
+    bool truncated;
+    return psc_utf8_seq(p, n, &truncated);
 }
 
 void cli_json_string(FILE *f, const char *s, size_t n)
