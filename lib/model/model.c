@@ -1335,81 +1335,23 @@ static psc_status mb_drain(mbuild *x)
 
 enum { PIPE_SLOTS = 4, PIPE_BATCH = 2048, PIPE_INPUTS = 3 };
 
-typedef struct pipe_item {
-    psc_entry e;
-    uint64_t before;         /* findings in the caller's list after e was validated */
-} pipe_item;
-
-typedef struct pipe_slot {
-    pipe_item *items;
-    size_t n, cap;
-    psc_arena store;         /* what the items point to outside the input */
-} pipe_slot;
-
 typedef struct pipeline {
     mbuild *x;
     psc_handoff h;
-    pipe_slot slot[PIPE_SLOTS];
+    psc_batch slot[PIPE_SLOTS]; /* item tags: findings in the caller's list
+                                   after the entry was validated */
     psc_diag_list found;     /* the builder's findings */
-    uint64_t *found_before;  /* parallel to found.items: pipe_item.before */
+    uint64_t *found_before;  /* parallel to found.items: the tag of its entry */
     size_t cap_found_before;
 } pipeline;
-
 
 /* Where an entry's slices may point and stay valid: the input. */
 typedef struct span {
     const char *lo, *hi;
 } span;
 
-static inline bool pipe_keep_str(psc_arena *a, const span *in, psc_str *s)
-{
-    if (!s->ptr || (s->ptr >= in->lo && s->ptr + s->len <= in->hi))
-        return true;
-    char *c = psc_arena_strndup(a, s->ptr, s->len);
-    if (!c)
-        return false;
-    s->ptr = c;
-    return true;
-}
-
-static bool pipe_keep_labels(psc_arena *a, const span *in, const psc_label **labels, size_t n)
-{
-    if (!n)
-        return true;
-    psc_label *l = psc_arena_memdup(a, *labels, n * sizeof *l);
-    if (!l)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!pipe_keep_str(a, in, &l[i].name) || !pipe_keep_str(a, in, &l[i].value))
-            return false;
-    *labels = l;
-    return true;
-}
-
-/* Append entry e to slot s, copying what lies outside the input (label
- * arrays, unescaped text: the parser's scratch). PSC_OK or PSC_E_NOMEM. */
-static psc_status pipe_put(pipe_slot *s, const span *in, const psc_entry *e, uint64_t before)
-{
-    if (psc_grow((void **)&s->items, &s->cap, s->n + 1, sizeof *s->items))
-        return PSC_E_NOMEM;
-    pipe_item *it = &s->items[s->n];
-    psc_arena *a = &s->store;
-    psc_entry *c = &it->e;
-    *c = *e;
-    c->label_columns = NULL; /* the validator's, not the builder's */
-    if (!pipe_keep_str(a, in, &c->name) || !pipe_keep_str(a, in, &c->text) ||
-        !pipe_keep_labels(a, in, &c->labels, c->nlabels))
-        return PSC_E_NOMEM;
-    if (c->has_exemplar &&
-        !pipe_keep_labels(a, in, &c->exemplar.labels, c->exemplar.nlabels))
-        return PSC_E_NOMEM;
-    it->before = before;
-    s->n++;
-    return PSC_OK;
-}
-
 /* Add the items of a slot; findings noted with their place. */
-static psc_status pipe_build(pipeline *pl, const pipe_slot *s)
+static psc_status pipe_build(pipeline *pl, const psc_batch *s)
 {
     psc_diag_list *found = &pl->found;
     for (size_t i = 0; i < s->n; i++) {
@@ -1422,7 +1364,7 @@ static psc_status pipe_build(pipeline *pl, const pipe_slot *s)
                          sizeof *pl->found_before))
                 return PSC_E_NOMEM;
             for (size_t k = n0; k < found->count; k++)
-                pl->found_before[k] = s->items[i].before;
+                pl->found_before[k] = s->items[i].tag;
         }
     }
     return PSC_OK;
@@ -1447,7 +1389,7 @@ static bool pipe_start(pipeline *pl, mbuild *x)
     memset(pl, 0, sizeof *pl);
     pl->x = x;
     for (size_t i = 0; i < PIPE_SLOTS; i++)
-        psc_arena_init(&pl->slot[i].store);
+        psc_batch_init(&pl->slot[i]);
     psc_diag_list_init(&pl->found);
     pl->found.max = x->dl->max;
     x->b.diags = &pl->found;
@@ -1460,14 +1402,13 @@ static bool pipe_start(pipeline *pl, mbuild *x)
 
 /* The slot to fill next, once the builder has finished with it; NULL when
  * the builder has failed. The slot comes emptied. */
-static pipe_slot *pipe_claim(pipeline *pl)
+static psc_batch *pipe_claim(pipeline *pl)
 {
     const uint64_t seq = pl->h.published; /* only this thread changes it */
     if (psc_handoff_claim(&pl->h, seq) != PSC_OK)
         return NULL;
-    pipe_slot *s = &pl->slot[seq % PIPE_SLOTS];
-    s->n = 0;
-    psc_arena_reset(&s->store);
+    psc_batch *s = &pl->slot[seq % PIPE_SLOTS];
+    psc_batch_clear(s);
     return s;
 }
 
@@ -1518,10 +1459,8 @@ static psc_status pipe_merge(psc_diag_list *dl, psc_diag_list *found, const uint
 static psc_status pipe_stop(pipeline *pl)
 {
     psc_status st = psc_handoff_stop(&pl->h);
-    for (size_t i = 0; i < PIPE_SLOTS; i++) {
-        psc_free(pl->slot[i].items);
-        psc_arena_release(&pl->slot[i].store);
-    }
+    for (size_t i = 0; i < PIPE_SLOTS; i++)
+        psc_batch_release(&pl->slot[i]);
     mbuild *x = pl->x;
     x->b.diags = x->dl;
     if (pipe_merge(x->dl, &pl->found, pl->found_before) != PSC_OK && st == PSC_OK)
@@ -1539,7 +1478,7 @@ static psc_status pipe_parse(pipeline *pl, const span *in)
     mbuild *x = pl->x;
     psc_entry e;
     psc_error err;
-    pipe_slot *s = NULL;
+    psc_batch *s = NULL;
     psc_status st = PSC_OK;
     const size_t batch = psc_pipeline_batch() ? psc_pipeline_batch() : PIPE_BATCH;
     for (;;) {
@@ -1556,10 +1495,12 @@ static psc_status pipe_parse(pipeline *pl, const span *in)
         if (!add)
             continue;
         if (!s && !(s = pipe_claim(pl))) {
-            st = pl->h.status;
+            st = psc_handoff_status(&pl->h);
             break;
         }
-        if ((st = pipe_put(s, in, &e, x->dl->count + x->dl->dropped)) != PSC_OK)
+        /* label columns are the validator's, not the builder's */
+        if ((st = psc_batch_put(s, in->lo, in->hi, &e, x->dl->count + x->dl->dropped, false)) !=
+            PSC_OK)
             break;
         if (s->n >= batch) {
             psc_handoff_publish(&pl->h);

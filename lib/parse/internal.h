@@ -4,6 +4,7 @@
 
 #include "promscope/parse.h"
 #include "util/alloc.h"
+#include "util/arena.h"
 
 /* Number grammar of psc_parse_double; allow_special: NaN/Inf spellings
  * (values), false for OpenMetrics timestamps. */
@@ -44,6 +45,31 @@ size_t psc_pipeline_batch(void);
 void psc_test_set_pipeline(size_t min_bytes, size_t batch);
 /* The chunk size of the streaming functions (1 MiB unless a test set it). */
 size_t psc_stream_chunk_size(void);
+
+/* Entries handed from one thread to another (batch.c): a batch holds
+ * copies of entries whose slices into the parser's scratch (label arrays,
+ * unescaped text) are copied into the batch's arena; slices into the input
+ * [lo, hi) are kept as they are, so the input must outlive the batch's use.
+ * `tag` is the caller's, stored with each item. */
+typedef struct psc_batch_item {
+    psc_entry e;
+    uint64_t tag;
+} psc_batch_item;
+
+typedef struct psc_batch {
+    psc_batch_item *items;
+    size_t n, cap;
+    psc_arena store; /* what the items point to outside the input */
+} psc_batch;
+
+void psc_batch_init(psc_batch *b);
+/* Empty the batch, keeping its memory for the next round. */
+void psc_batch_clear(psc_batch *b);
+void psc_batch_release(psc_batch *b);
+/* Append a copy of e. label_columns are copied when `columns`, else NULL.
+ * PSC_OK or PSC_E_NOMEM (the batch is as it was). */
+psc_status psc_batch_put(psc_batch *b, const char *lo, const char *hi, const psc_entry *e,
+                         uint64_t tag, bool columns);
 
 /* Character classes. */
 extern const unsigned char psc_cc[256];
