@@ -622,11 +622,16 @@ out:
 }
 
 /* psc_validate_buffer; after NOMEM the same (released) diag list is used
- * again and must give the fresh result. */
-static psc_status op_validate_buffer(const void *ctx, text *out)
+ * again and must give the fresh result. two_threads: with the parsing in a
+ * second thread (forced on, batches of 2), which takes over the allocation
+ * countdown. */
+static psc_status validate_buffer(const input *in, text *out, bool two_threads)
 {
-    const input *in = ctx;
     psc_parse_opts o = opts_for(in);
+    if (two_threads) {
+        o.max_threads = 2;
+        psc_test_set_pipeline(1, 2);
+    }
     psc_diag_list d;
     psc_diag_list_init(&d);
     psc_status st = psc_validate_buffer(in->data, in->len, &o, &d);
@@ -640,8 +645,19 @@ static psc_status op_validate_buffer(const void *ctx, text *out)
         t_printf(out, "status=%s\n", psc_status_name(st));
         t_diags(out, &d);
     }
+    psc_test_set_pipeline(0, 0);
     psc_diag_list_release(&d);
     return st;
+}
+
+static psc_status op_validate_buffer(const void *ctx, text *out)
+{
+    return validate_buffer(ctx, out, false);
+}
+
+static psc_status op_validate_buffer_two(const void *ctx, text *out)
+{
+    return validate_buffer(ctx, out, true);
 }
 
 struct mem_reader {
@@ -663,15 +679,16 @@ static long mem_read(void *ctx, char *buf, size_t cap, psc_error *err)
     return (long)n;
 }
 
-/* psc_validate_stream; two_threads: with the parsing in a second thread
- * (forced on), which takes over the test's allocation countdown
- * (util/alloc.h), so its allocations fail in turn too. */
-static psc_status validate_stream(const input *in, text *out, bool two_threads)
+/* psc_validate_stream in one thread, or with the parsing in a second
+ * thread (forced on), which takes over the test's allocation countdown
+ * (util/alloc.h), so its allocations fail in turn too; batch: entries per
+ * batch handed back (0: the default). */
+static psc_status validate_stream(const input *in, text *out, bool two_threads, size_t batch)
 {
     psc_parse_opts o = opts_for(in);
     if (two_threads) {
         o.max_threads = 2;
-        psc_test_set_pipeline(1, 0);
+        psc_test_set_pipeline(1, batch);
     }
     psc_diag_list d;
     psc_diag_list_init(&d);
@@ -690,12 +707,17 @@ static psc_status validate_stream(const input *in, text *out, bool two_threads)
 
 static psc_status op_validate_stream(const void *ctx, text *out)
 {
-    return validate_stream(ctx, out, false);
+    return validate_stream(ctx, out, false, 0);
 }
 
 static psc_status op_validate_stream_two(const void *ctx, text *out)
 {
-    return validate_stream(ctx, out, true);
+    return validate_stream(ctx, out, true, 0);
+}
+
+static psc_status op_validate_stream_two_small(const void *ctx, text *out)
+{
+    return validate_stream(ctx, out, true, 2);
 }
 
 /* psc_model_parse in one thread, or with the model built in two threads
@@ -1061,8 +1083,11 @@ static void run_input(const input *in)
     retry_check(in);
     oom_loop("parser + validator loop", in->name, op_parse_validate, in);
     oom_loop("psc_validate_buffer", in->name, op_validate_buffer, in);
+    oom_loop("psc_validate_buffer (two threads)", in->name, op_validate_buffer_two, in);
     oom_loop("psc_validate_stream", in->name, op_validate_stream, in);
     oom_loop("psc_validate_stream (two threads)", in->name, op_validate_stream_two, in);
+    oom_loop("psc_validate_stream (two threads, batches of 2)", in->name,
+             op_validate_stream_two_small, in);
     oom_loop("psc_model_parse", in->name, op_model_parse, in);
     oom_loop("psc_model_parse (two threads)", in->name, op_model_parse_two, in);
     oom_loop("psc_model_parse_stream (two threads)", in->name, op_model_stream_two, in);

@@ -142,6 +142,20 @@ static const char builder_findings[] =
     "b 7\n"
     "b{y=\"1\"} 8\n";
 
+/* Lines the parser rejects among lines the validator finds fault with: in
+ * two threads the parser thread hands both over in one batch, and they must
+ * come out in line order. */
+static const char errors_and_findings[] =
+    "# TYPE a counter\n"
+    "a_total 1\n"
+    "a_total{ 2\n"
+    "a_total 3\n"
+    "b{x=\"1\"} 1\n"
+    "b{x=\"1\"} 2\n"
+    "b{x=\"1\" 3\n"
+    "b{x=\"2\"} 4\n"
+    "b{x=\"2\"} 5\n";
+
 /* A findings list capped at 1..8 entries: the same kept and dropped ones in
  * one thread and in two. */
 static void check_capped(const char *path, const char *b, long n, psc_parse_opts o)
@@ -189,15 +203,36 @@ static void check_buffer(const char *path, const char *b, long n)
         psc_parse_opts_init(&o);
         o.format = fmt ? PSC_FORMAT_OPENMETRICS_1_0 : PSC_FORMAT_TEXT_1_0_0;
         o.max_line_bytes = 64;
+        o.max_threads = 1;
         psc_diag_list d1;
         psc_diag_list_init(&d1);
         psc_status s1 = psc_validate_buffer(b, (size_t)n, &o, &d1);
         char *r1 = render(&d1);
-        /* one thread, then two (the reading and the parsing in turn) */
-        for (int piped = 0; piped < 2; piped++) {
-            o.max_threads = piped ? 2 : 1;
-            psc_test_set_pipeline(piped ? 1 : 0, 0);
+        /* one thread, then two (the reading and the validating in one,
+         * the parsing in the other): in batches of the default size, then
+         * of 1 and 3 entries to turn the ring over */
+        static const char *const modes[] = {"one thread", "two threads",
+                                            "two threads, small batches"};
+        for (unsigned mode = 0; mode < 3; mode++) {
+            o.max_threads = mode ? 2 : 1;
+            if (mode) {
+                /* psc_validate_buffer hands its one chunk over in batches */
+                psc_test_set_pipeline(1, mode == 2 ? 3 : 0);
+                psc_diag_list d2;
+                psc_diag_list_init(&d2);
+                psc_status s2 = psc_validate_buffer(b, (size_t)n, &o, &d2);
+                char *r2 = render(&d2);
+                if (s1 != s2 || strcmp(r1, r2) != 0) {
+                    mismatches++;
+                    fprintf(stderr, "MISMATCH %s (%s, buffer, %s)\n--- one thread (%s)\n%s--- %s\n%s",
+                            path, psc_format_name(o.format), modes[mode], psc_status_name(s1), r1,
+                            psc_status_name(s2), r2);
+                }
+                free(r2);
+                psc_diag_list_release(&d2);
+            }
             for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+                psc_test_set_pipeline(mode ? 1 : 0, mode == 2 ? (c % 2 ? 1 : 3) : 0);
                 psc_test_set_stream_chunk(chunks[c]);
                 struct reader r = {b, (size_t)n, 0, c * 7 + 1};
                 psc_diag_list d2;
@@ -207,9 +242,8 @@ static void check_buffer(const char *path, const char *b, long n)
                 if (s1 != s2 || strcmp(r1, r2) != 0) {
                     mismatches++;
                     fprintf(stderr, "MISMATCH %s (%s, chunk %zu, %s)\n--- buffer (%s)\n%s--- stream (%s)\n%s",
-                            path, psc_format_name(o.format), chunks[c],
-                            piped ? "two threads" : "one thread", psc_status_name(s1), r1,
-                            psc_status_name(s2), r2);
+                            path, psc_format_name(o.format), chunks[c], modes[mode],
+                            psc_status_name(s1), r1, psc_status_name(s2), r2);
                 }
                 free(r2);
                 psc_diag_list_release(&d2);
@@ -305,6 +339,7 @@ static void walk(const char *path, int depth)
 int main(int argc, char **argv)
 {
     check_buffer("builtin:builder-findings", builder_findings, (long)strlen(builder_findings));
+    check_buffer("builtin:errors-and-findings", errors_and_findings, (long)strlen(errors_and_findings));
     for (int i = 1; i < argc; i++)
         walk(argv[i], 0);
     printf("%d files, %d mismatches\n", files, mismatches);

@@ -1105,6 +1105,15 @@ psc_status psc_validator_finish(psc_validator *v, uint64_t end_offset, uint64_t 
     return st;
 }
 
+/* A line the parser rejected: the finding, and the validator told. */
+static psc_status on_parse_error(psc_validator *v, psc_diag_list *diags, const psc_error *err)
+{
+    if (psc_diag_add_error(diags, err, PSC_STR_NULL) != PSC_OK ||
+        psc_validator_parse_error(v, err) != PSC_OK)
+        return PSC_E_NOMEM;
+    return PSC_OK;
+}
+
 /* Feed every entry of the parser's current buffer to the validator. */
 static psc_status drain(psc_parser *p, psc_validator *v, psc_diag_list *diags)
 {
@@ -1118,8 +1127,7 @@ static psc_status drain(psc_parser *p, psc_validator *v, psc_diag_list *diags)
         if (st == PSC_E_NOMEM)
             return PSC_E_NOMEM;
         if (st != PSC_OK) {
-            if (psc_diag_add_error(diags, &err, PSC_STR_NULL) != PSC_OK ||
-                psc_validator_parse_error(v, &err) != PSC_OK)
+            if (on_parse_error(v, diags, &err) != PSC_OK)
                 return PSC_E_NOMEM;
             continue;
         }
@@ -1141,32 +1149,6 @@ static psc_status finish_validation(psc_parser *p, psc_validator *v, psc_diag_li
             return PSC_E_NOMEM;
     }
     return diags->nerrors > errors_before ? PSC_E_SYNTAX : PSC_OK;
-}
-
-psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts *opts,
-                               psc_diag_list *diags)
-{
-    psc_parse_opts o;
-    if (opts)
-        o = *opts;
-    else
-        psc_parse_opts_init(&o);
-    psc_parser *p = psc_parser_new(&o);
-    if (!p)
-        return PSC_E_NOMEM;
-    psc_parser_reset(p, buf, len);
-    psc_validator *v = psc_validator_new(psc_parser_format(p), &o, diags);
-    if (!v) {
-        psc_parser_free(p);
-        return PSC_E_NOMEM;
-    }
-    size_t errors_before = diags->nerrors;
-    psc_status rc = drain(p, v, diags);
-    if (rc == PSC_OK)
-        rc = finish_validation(p, v, diags, errors_before);
-    psc_validator_free(v);
-    psc_parser_free(p);
-    return rc;
 }
 
 /* Chunk size of psc_validate_stream; tests lower it to cross chunk borders
@@ -1212,43 +1194,237 @@ void psc_test_set_pipeline(size_t min_bytes, size_t batch)
     pipeline_batch = batch;
 }
 
-/* psc_validate_stream in two threads: the caller's reads chunk k+1 while a
- * second one parses and validates chunk k. The chunks go round VP_INPUTS
- * buffers; the caller moves the unfinished last line of one into the next,
- * as one thread moves it to the front. The parser, the validator and the
- * findings list belong to the worker until the join. */
-enum { VP_INPUTS = 3 };
+/* psc_validate_stream in two threads: the caller's reads chunk k+1 and
+ * validates the entries of chunk k-1, while a parser thread parses chunk k.
+ * Parsing is the larger part of the work (docs/performance.md), so the two
+ * threads are about equally busy.
+ *
+ * The chunks go round VP_INPUTS buffers; the caller moves the unfinished
+ * last line of one into the next, as one thread moves it to the front. The
+ * parser thread copies each entry, and each line it rejects, into batches
+ * (psc_batch: the entries' slices into the parser's scratch are copied,
+ * those into the chunk are kept), which go round VB_SLOTS slots back to the
+ * caller. A batch holds lines of one chunk only, and the last batch of a
+ * chunk says so; the caller refills a buffer once it has validated every
+ * batch of the chunk in it. The parser belongs to the parser thread until
+ * the join; the validator and the findings list stay the caller's. So the
+ * findings and their order are those of one thread (tests/test_stream.c
+ * compares them). */
+enum { VP_INPUTS = 3, VB_SLOTS = 4, VB_BATCH = 1024 };
+
+typedef struct vb_error {
+    size_t at;               /* comes before item `at` of the batch */
+    psc_error err;
+} vb_error;
+
+typedef struct vbatch {
+    psc_batch b;
+    vb_error *errs;          /* the lines the parser rejected, in order */
+    size_t nerr, caperr;
+    bool last;               /* the last batch of its chunk */
+} vbatch;
 
 typedef struct vpipe {
-    psc_handoff h;
+    psc_handoff h;           /* chunks: the caller to the parser thread */
+    psc_handoff hv;          /* batches: the parser thread to the caller */
     psc_parser *p;
-    psc_validator *v;
-    psc_diag_list *diags;
-    char *buf[VP_INPUTS];
+    const char *chunk[VP_INPUTS]; /* chunk seq is chunk[seq % VP_INPUTS] */
     size_t len[VP_INPUTS];
     bool final[VP_INPUTS];
-    atomic_int stopped;      /* 0, or 1 at a limit, 2 past `# EOF` */
+    vbatch slot[VB_SLOTS];
+    bool preset;             /* chunk 0 was given to psc_parser_reset() already */
+    uint64_t taken;          /* the caller's: batches validated */
+    /* where the parser stopped: 0, or (1 + chunk) << 1 | past `# EOF` */
+    atomic_uint_least64_t stop;
 } vpipe;
 
-static void *vpipe_worker(void *arg)
+/* Parser thread: the next slot to fill, emptied, once the caller is done
+ * with it; NULL when the caller has given up (*st says why). */
+static vbatch *vb_claim(vpipe *vp, psc_status *st)
+{
+    const uint64_t seq = vp->hv.published; /* only this thread changes it */
+    if ((*st = psc_handoff_claim(&vp->hv, seq)) != PSC_OK)
+        return NULL;
+    vbatch *s = &vp->slot[seq % VB_SLOTS];
+    psc_batch_clear(&s->b);
+    s->nerr = 0;
+    s->last = false;
+    return s;
+}
+
+/* Parser thread: parse chunk `seq` into batches and publish them, the last
+ * one marked. PSC_OK, PSC_E_NOMEM, or the status the caller gave up with. */
+static psc_status vb_parse_chunk(vpipe *vp, uint64_t seq)
+{
+    const size_t batch = psc_pipeline_batch() ? psc_pipeline_batch() : VB_BATCH;
+    const size_t i = seq % VP_INPUTS;
+    const char *lo = vp->chunk[i];
+    if (seq || !vp->preset)
+        psc_parser_continue(vp->p, lo, vp->len[i], vp->final[i]);
+    vbatch *s = NULL;
+    psc_status rc = PSC_OK;
+    for (;;) {
+        psc_entry ent;
+        psc_error err;
+        err.code = PSC_C_NONE;
+        psc_status st = psc_parser_next(vp->p, &ent, &err);
+        if (st == PSC_DONE)
+            break;
+        if (st == PSC_E_NOMEM)
+            return PSC_E_NOMEM;
+        if (!s && !(s = vb_claim(vp, &rc)))
+            return rc;
+        if (st == PSC_OK) {
+            rc = psc_batch_put(&s->b, lo, lo + vp->len[i], &ent, 0, true);
+        } else if (psc_grow((void **)&s->errs, &s->caperr, s->nerr + 1, sizeof *s->errs)) {
+            rc = PSC_E_NOMEM;
+        } else {
+            s->errs[s->nerr].at = s->b.n;
+            s->errs[s->nerr++].err = err;
+        }
+        if (rc != PSC_OK)
+            return rc;
+        if (s->b.n + s->nerr >= batch) {
+            psc_handoff_publish(&vp->hv);
+            s = NULL;
+        }
+    }
+    /* before the last batch, which the caller checks it after */
+    if (psc_parser_stopped(vp->p))
+        atomic_store(&vp->stop, (seq + 1) << 1 | (psc_parser_stopped_past_eof(vp->p) ? 1u : 0u));
+    if (!s && !(s = vb_claim(vp, &rc)))
+        return rc;
+    s->last = true;
+    psc_handoff_publish(&vp->hv);
+    return PSC_OK;
+}
+
+static void *vb_parser(void *arg)
 {
     vpipe *vp = arg;
-    for (uint64_t seq = 0; psc_handoff_next(&vp->h, seq); seq++) {
-        psc_status st = PSC_OK;
-        if (!atomic_load(&vp->stopped)) {
-            /* chunks the caller read before it saw the parser stop are
-             * skipped, as one thread would not have read them */
-            size_t i = seq % VP_INPUTS;
-            psc_parser_continue(vp->p, vp->buf[i], vp->len[i], vp->final[i]);
-            st = drain(vp->p, vp->v, vp->diags);
-            if (psc_parser_stopped(vp->p))
-                atomic_store(&vp->stopped, psc_parser_stopped_past_eof(vp->p) ? 2 : 1);
-        }
-        psc_handoff_release(&vp->h, st);
-        if (st != PSC_OK)
-            break;
+    psc_status st = PSC_OK;
+    for (uint64_t seq = 0; st == PSC_OK && psc_handoff_next(&vp->h, seq); seq++) {
+        /* chunks the caller read before it saw the parser stop are
+         * skipped, as one thread would not have read them */
+        if (!atomic_load(&vp->stop))
+            st = vb_parse_chunk(vp, seq);
     }
+    psc_handoff_close(&vp->hv, st);
     return NULL;
+}
+
+/* Caller: validate the entries and rejected lines of one batch, in order. */
+static psc_status vb_validate(psc_validator *v, psc_diag_list *diags, const vbatch *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i <= s->b.n; i++) {
+        for (; k < s->nerr && s->errs[k].at == i; k++)
+            if (on_parse_error(v, diags, &s->errs[k].err) != PSC_OK)
+                return PSC_E_NOMEM;
+        if (i < s->b.n && psc_validator_feed(v, &s->b.items[i].e) != PSC_OK)
+            return PSC_E_NOMEM;
+    }
+    return PSC_OK;
+}
+
+/* Caller: validate the batches of the next chunk. PSC_OK, PSC_E_NOMEM, or
+ * the parser thread's failure. */
+static psc_status vb_validate_chunk(vpipe *vp, psc_validator *v, psc_diag_list *diags)
+{
+    for (;;) {
+        if (!psc_handoff_next(&vp->hv, vp->taken)) {
+            /* the parser thread ends early only when it failed */
+            psc_status st = psc_handoff_status(&vp->hv);
+            return st != PSC_OK ? st : PSC_E_NOMEM;
+        }
+        const vbatch *s = &vp->slot[vp->taken % VB_SLOTS];
+        const bool last = s->last;
+        psc_status st = vb_validate(v, diags, s);
+        vp->taken++;
+        psc_handoff_release(&vp->hv, st);
+        if (st != PSC_OK || last)
+            return st;
+    }
+}
+
+/* Caller: did the parser stop in one of the first `validated` chunks? 0
+ * no, 1 at a limit, 2 past `# EOF`. */
+static int vb_stopped(vpipe *vp, uint64_t validated)
+{
+    const uint64_t s = atomic_load(&vp->stop);
+    if (!s || validated < (s >> 1))
+        return 0;
+    return s & 1u ? 2 : 1;
+}
+
+/* Start the parser thread. False when it could not be started (the caller
+ * then goes on in its own thread). */
+static bool vb_start(vpipe *vp, psc_parser *p)
+{
+    memset(vp, 0, sizeof *vp);
+    for (size_t i = 0; i < VB_SLOTS; i++)
+        psc_batch_init(&vp->slot[i].b);
+    vp->p = p;
+    if (!psc_handoff_init(&vp->hv, VB_SLOTS))
+        return false;
+    if (!psc_handoff_start(&vp->h, VP_INPUTS, vb_parser, vp)) {
+        psc_handoff_destroy(&vp->hv);
+        return false;
+    }
+    return true;
+}
+
+/* Caller: make the parser thread end (it may be waiting for a chunk or for
+ * a free slot), join it, release the slots. */
+static void vb_stop(vpipe *vp)
+{
+    psc_handoff_fail(&vp->hv, PSC_E_NOMEM); /* only wakes it: the caller is done */
+    psc_handoff_stop(&vp->h);
+    psc_handoff_destroy(&vp->hv);
+    for (size_t i = 0; i < VB_SLOTS; i++) {
+        psc_batch_release(&vp->slot[i].b);
+        psc_free(vp->slot[i].errs);
+    }
+}
+
+psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts *opts,
+                               psc_diag_list *diags)
+{
+    psc_parse_opts o;
+    if (opts)
+        o = *opts;
+    else
+        psc_parse_opts_init(&o);
+    psc_parser *p = psc_parser_new(&o);
+    if (!p)
+        return PSC_E_NOMEM;
+    psc_parser_reset(p, buf, len);
+    psc_validator *v = psc_validator_new(psc_parser_format(p), &o, diags);
+    if (!v) {
+        psc_parser_free(p);
+        return PSC_E_NOMEM;
+    }
+    size_t errors_before = diags->nerrors;
+    psc_status rc;
+    vpipe vp;
+    if (o.max_threads != 1 && len >= pipeline_min && vb_start(&vp, p)) {
+        /* the parser thread makes batches of the buffer while this one
+         * validates them, as psc_validate_stream() does with one chunk */
+        vp.chunk[0] = buf;
+        vp.len[0] = len;
+        vp.final[0] = true;
+        vp.preset = true;
+        psc_handoff_publish(&vp.h);
+        rc = vb_validate_chunk(&vp, v, diags);
+        vb_stop(&vp);
+    } else {
+        rc = drain(p, v, diags);
+    }
+    if (rc == PSC_OK)
+        rc = finish_validation(p, v, diags, errors_before);
+    psc_validator_free(v);
+    psc_parser_free(p);
+    return rc;
 }
 
 psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *opts,
@@ -1263,16 +1439,18 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
         o.max_line_bytes = 1u << 20;
     size_t cap = stream_chunk + o.max_line_bytes + 1;
     vpipe vp;
-    memset(&vp, 0, sizeof vp);
     bool piped = false;
+    /* one buffer, or VP_INPUTS in turn when piped */
+    char *ins[VP_INPUTS] = {psc_malloc(cap)};
     size_t cur = 0;
-    uint64_t seq = 0; /* chunks handed to the worker */
-    char *buf = vp.buf[0] = psc_malloc(cap);
+    uint64_t published = 0, validated = 0; /* chunks, when piped */
+    char *buf = ins[0];
     psc_parser *p = psc_parser_new(&o);
     psc_validator *v = NULL;
     psc_status rc = PSC_OK;
     size_t have = 0;
     bool eof = false, started = false;
+    int stopped = 0;
     size_t errors_before = diags->nerrors;
     if (!buf || !p) {
         rc = PSC_E_NOMEM;
@@ -1311,19 +1489,13 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                 rc = PSC_E_NOMEM;
                 goto out;
             }
-            /* a second thread for inputs of more than one chunk */
+            /* a second thread for inputs of more than one chunk; when it
+             * cannot be had, one thread goes on */
             if (o.max_threads != 1 && have >= pipeline_min) {
                 bool ok = true;
                 for (size_t i = 1; i < VP_INPUTS && ok; i++)
-                    ok = (vp.buf[i] = psc_malloc(cap)) != NULL;
-                if (!ok) {
-                    rc = PSC_E_NOMEM;
-                    goto out;
-                }
-                vp.p = p;
-                vp.v = v;
-                vp.diags = diags;
-                piped = psc_handoff_start(&vp.h, VP_INPUTS, vpipe_worker, &vp);
+                    ok = (ins[i] = psc_malloc(cap)) != NULL;
+                piped = ok && vb_start(&vp, p);
             }
         }
         size_t complete;
@@ -1345,21 +1517,23 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                 complete = (size_t)(last - buf) + 1;
             }
         }
-        int stopped;
         size_t next = cur;
         if (piped) {
+            vp.chunk[cur] = buf;
             vp.len[cur] = complete;
             vp.final[cur] = final;
             psc_handoff_publish(&vp.h);
-            seq++;
+            published++;
             if (final)
                 break;
-            stopped = atomic_load(&vp.stopped);
-            next = (cur + 1) % VP_INPUTS;
-            /* the buffer is free once the worker is done with the chunk
-             * it held, VP_INPUTS chunks ago */
-            if ((rc = psc_handoff_claim(&vp.h, seq)) != PSC_OK)
-                goto out;
+            /* the next buffer holds chunk published - VP_INPUTS: validate
+             * up to it */
+            next = published % VP_INPUTS;
+            while (!stopped && validated + VP_INPUTS - 1 < published) {
+                if ((rc = vb_validate_chunk(&vp, v, diags)) != PSC_OK)
+                    goto out;
+                stopped = vb_stopped(&vp, ++validated);
+            }
         } else {
             psc_parser_continue(p, buf, complete, final);
             if ((rc = drain(p, v, diags)))
@@ -1371,32 +1545,34 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
         if (stopped == 1)
             break;
         if (stopped == 2) {
-            if (psc_stream_drain(rd, ctx, vp.buf[next], cap, err) != PSC_OK) {
+            if (psc_stream_drain(rd, ctx, ins[next], cap, err) != PSC_OK) {
                 rc = PSC_E_IO;
                 goto out;
             }
             break;
         }
-        memmove(vp.buf[next], buf + complete, have - complete);
+        memmove(ins[next], buf + complete, have - complete);
         have -= complete;
         cur = next;
-        buf = vp.buf[cur];
+        buf = ins[cur];
+    }
+    /* the chunks still on their way */
+    while (piped && !stopped && validated < published) {
+        if ((rc = vb_validate_chunk(&vp, v, diags)) != PSC_OK)
+            goto out;
+        stopped = vb_stopped(&vp, ++validated);
     }
     if (piped) {
         piped = false;
-        if ((rc = psc_handoff_stop(&vp.h)) != PSC_OK)
-            goto out;
+        vb_stop(&vp);
     }
     rc = finish_validation(p, v, diags, errors_before);
 out:
-    if (piped) {
-        psc_status wst = psc_handoff_stop(&vp.h);
-        if (rc == PSC_OK)
-            rc = wst;
-    }
+    if (piped)
+        vb_stop(&vp);
     psc_validator_free(v);
     psc_parser_free(p);
     for (size_t i = 0; i < VP_INPUTS; i++)
-        psc_free(vp.buf[i]);
+        psc_free(ins[i]);
     return rc;
 }

@@ -110,8 +110,8 @@ typedef struct psc_model psc_model;
  * (docs/convert.md "The model"). The series index is built on the first
  * psc_model_find_series().
  * Threads: from 1 MiB of input on (unless opts->max_threads is 1) the
- * entries are validated and added to the model by a second thread that the
- * call starts and joins, while the calling thread parses; findings, their
+ * entries are added to the model by a second thread that the call starts
+ * and joins, while the calling thread parses and validates; findings, their
  * order and the model are the same as with one thread. No thread is left
  * running when the call returns. If the thread cannot be started, the
  * call works in the caller's thread alone.

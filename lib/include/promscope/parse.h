@@ -143,10 +143,11 @@ typedef struct psc_parse_opts {
     size_t max_label_name_bytes;  /**< default 1 KiB */
     size_t max_label_value_bytes; /**< default 64 KiB */
     uint64_t max_samples;         /**< default 1,000,000; 0 = unlimited */
-    unsigned max_threads;         /**< threads psc_validate_stream() and a model build
-                                       may use: 0 = the default, 2 (one started for
-                                       inputs of 1 MiB and more; see those functions);
-                                       1 = the caller's only */
+    unsigned max_threads;         /**< threads psc_validate_buffer(),
+                                       psc_validate_stream() and a model build may use,
+                                       the caller's included: 0 = the default, 2 (one
+                                       started for inputs of 1 MiB and more; see those
+                                       functions); 1 = the caller's only */
 } psc_parse_opts;
 
 PSC_API void psc_parse_opts_init(psc_parse_opts *o);
@@ -278,6 +279,9 @@ PSC_API psc_status psc_validator_finish(psc_validator *v, uint64_t end_offset, u
 /**
  * Convenience: parse and validate a whole buffer, appending every finding
  * (parser errors, parser warnings, validator findings) to @p diags.
+ * Threads: from 1 MiB on (unless opts->max_threads is 1) a second thread
+ * parses while the calling thread validates, as psc_validate_stream()
+ * describes; the findings and their order are the same.
  * @return PSC_OK when no finding of severity error was added;
  *         PSC_E_SYNTAX when at least one was; PSC_E_NOMEM.
  */
@@ -303,12 +307,15 @@ typedef long (*psc_read_fn)(void *ctx, char *buf, size_t cap, psc_error *err);
  * when it is known.
  *
  * Threads: when the input is longer than one chunk (and opts->max_threads
- * is not 1), the call starts a second thread that parses and validates
- * chunk k while the calling thread reads chunk k+1, and joins it before
- * returning. @p rd is only called from the calling thread. The findings
- * are the same; the chunk buffers are three instead of one; when the parser
- * stops at a limit, up to two more chunks may have been read (and are not
- * parsed).
+ * is not 1), the call starts a second thread that parses chunk k while the
+ * calling thread reads chunk k+1 and validates the entries of chunk k-1,
+ * which the parsing thread hands over in batches of 1024 (copied where they
+ * point into the parser's scratch memory). The thread is joined before the
+ * call returns; if it cannot be started, the caller's thread does it all.
+ * @p rd is only called from the calling thread. The findings and their
+ * order are the same; the chunk buffers are three instead of one, and the
+ * batches take about 2 MiB; when the parser stops at a limit, up to two
+ * more chunks may have been read (and are not parsed).
  * @return PSC_OK no error finding; PSC_E_SYNTAX at least one; PSC_E_IO when
  *         @p rd failed (@p err describes it); PSC_E_NOMEM.
  */
