@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,13 +52,16 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
-static int64_t heap_live, heap_peak;
+/* atomic: the library allocates from its own threads too (parse.h
+ * max_threads) */
+static _Atomic int64_t heap_live, heap_peak;
 
 static void heap_add(int64_t d)
 {
-    heap_live += d;
-    if (heap_live > heap_peak)
-        heap_peak = heap_live;
+    int64_t now = atomic_fetch_add(&heap_live, d) + d;
+    int64_t peak = atomic_load(&heap_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&heap_peak, &peak, now))
+        ;
 }
 
 void *__wrap_malloc(size_t n)
