@@ -681,14 +681,16 @@ static long mem_read(void *ctx, char *buf, size_t cap, psc_error *err)
 
 /* psc_validate_stream in one thread, or with the parsing in a second
  * thread (forced on), which takes over the test's allocation countdown
- * (util/alloc.h), so its allocations fail in turn too; batch: entries per
- * batch handed back (0: the default). */
-static psc_status validate_stream(const input *in, text *out, bool two_threads, size_t batch)
+ * (util/alloc.h), so its allocations fail in turn too; split: 1 the
+ * caller validates the entries handed back in batches of `batch` (0: the
+ * default), 2 the second thread validates. */
+static psc_status validate_stream(const input *in, text *out, int split, size_t batch)
 {
     psc_parse_opts o = opts_for(in);
-    if (two_threads) {
+    if (split) {
         o.max_threads = 2;
         psc_test_set_pipeline(1, batch);
+        psc_test_set_validate_split(split);
     }
     psc_diag_list d;
     psc_diag_list_init(&d);
@@ -697,6 +699,7 @@ static psc_status validate_stream(const input *in, text *out, bool two_threads, 
     psc_error_clear(&err);
     psc_status st = psc_validate_stream(mem_read, &r, &o, &d, &err);
     psc_test_set_pipeline(0, 0);
+    psc_test_set_validate_split(0);
     if (st != PSC_E_NOMEM) {
         t_printf(out, "status=%s\n", psc_status_name(st));
         t_diags(out, &d);
@@ -707,17 +710,22 @@ static psc_status validate_stream(const input *in, text *out, bool two_threads, 
 
 static psc_status op_validate_stream(const void *ctx, text *out)
 {
-    return validate_stream(ctx, out, false, 0);
+    return validate_stream(ctx, out, 0, 0);
 }
 
 static psc_status op_validate_stream_two(const void *ctx, text *out)
 {
-    return validate_stream(ctx, out, true, 0);
+    return validate_stream(ctx, out, 1, 0);
 }
 
 static psc_status op_validate_stream_two_small(const void *ctx, text *out)
 {
-    return validate_stream(ctx, out, true, 2);
+    return validate_stream(ctx, out, 1, 2);
+}
+
+static psc_status op_validate_stream_two_second(const void *ctx, text *out)
+{
+    return validate_stream(ctx, out, 2, 0);
 }
 
 /* psc_model_parse in one thread, or with the model built in two threads
@@ -1088,6 +1096,8 @@ static void run_input(const input *in)
     oom_loop("psc_validate_stream (two threads)", in->name, op_validate_stream_two, in);
     oom_loop("psc_validate_stream (two threads, batches of 2)", in->name,
              op_validate_stream_two_small, in);
+    oom_loop("psc_validate_stream (two threads, the second validating)", in->name,
+             op_validate_stream_two_second, in);
     oom_loop("psc_model_parse", in->name, op_model_parse, in);
     oom_loop("psc_model_parse (two threads)", in->name, op_model_parse_two, in);
     oom_loop("psc_model_parse_stream (two threads)", in->name, op_model_stream_two, in);

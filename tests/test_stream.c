@@ -208,14 +208,16 @@ static void check_buffer(const char *path, const char *b, long n)
         psc_diag_list_init(&d1);
         psc_status s1 = psc_validate_buffer(b, (size_t)n, &o, &d1);
         char *r1 = render(&d1);
-        /* one thread, then two (the reading and the validating in one,
-         * the parsing in the other): in batches of the default size, then
-         * of 1 and 3 entries to turn the ring over */
-        static const char *const modes[] = {"one thread", "two threads",
-                                            "two threads, small batches"};
-        for (unsigned mode = 0; mode < 3; mode++) {
+        /* one thread, then two: the reading and the validating in one,
+         * the parsing in the other, in batches of the default size, then
+         * of 1 and 3 entries to turn the ring over; the reading in one,
+         * the parsing and the validating in the other */
+        static const char *const modes[] = {"one thread", "two threads", "two threads, small batches",
+                                            "two threads, the second validating"};
+        for (unsigned mode = 0; mode < 4; mode++) {
             o.max_threads = mode ? 2 : 1;
-            if (mode) {
+            psc_test_set_validate_split(mode == 3 ? 2 : 1);
+            if (mode == 1 || mode == 2) {
                 /* psc_validate_buffer hands its one chunk over in batches */
                 psc_test_set_pipeline(1, mode == 2 ? 3 : 0);
                 psc_diag_list d2;
@@ -250,6 +252,7 @@ static void check_buffer(const char *path, const char *b, long n)
             }
         }
         psc_test_set_pipeline(0, 0);
+        psc_test_set_validate_split(0);
         o.max_threads = 0;
         psc_test_set_stream_chunk(0);
         free(r1);

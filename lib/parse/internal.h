@@ -43,6 +43,10 @@ size_t psc_pipeline_batch(void);
 /* Tests only: run small inputs through the two-thread paths (min_bytes),
  * in small batches; 0, 0 restores the defaults. */
 void psc_test_set_pipeline(size_t min_bytes, size_t batch);
+/* Tests only: how psc_validate_stream splits its work between two threads:
+ * 0 by the reads (the default), 1 the caller validates and the second
+ * thread parses, 2 the second thread parses and validates. */
+void psc_test_set_validate_split(int mode);
 /* The chunk size of the streaming functions (1 MiB unless a test set it). */
 size_t psc_stream_chunk_size(void);
 

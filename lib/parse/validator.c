@@ -1177,6 +1177,12 @@ void psc_test_set_stream_chunk(size_t n)
 }
 
 static size_t pipeline_min = 1u << 20, pipeline_batch;
+static int split_mode; /* 0: by the reads; 1: the caller validates; 2: the second thread */
+
+void psc_test_set_validate_split(int mode)
+{
+    split_mode = mode;
+}
 
 size_t psc_pipeline_min_bytes(void)
 {
@@ -1194,20 +1200,28 @@ void psc_test_set_pipeline(size_t min_bytes, size_t batch)
     pipeline_batch = batch;
 }
 
-/* psc_validate_stream in two threads: the caller's reads chunk k+1 and
- * validates the entries of chunk k-1, while a parser thread parses chunk k.
- * Parsing is the larger part of the work (docs/performance.md), so the two
- * threads are about equally busy.
+/* psc_validate_stream in two threads, split one of two ways.
  *
- * The chunks go round VP_INPUTS buffers; the caller moves the unfinished
- * last line of one into the next, as one thread moves it to the front. The
- * parser thread copies each entry, and each line it rejects, into batches
- * (psc_batch: the entries' slices into the parser's scratch are copied,
- * those into the chunk are kept), which go round VB_SLOTS slots back to the
- * caller. A batch holds lines of one chunk only, and the last batch of a
- * chunk says so; the caller refills a buffer once it has validated every
- * batch of the chunk in it. The parser belongs to the parser thread until
- * the join; the validator and the findings list stay the caller's. So the
+ * Reads that come back full (a file): the caller's thread reads chunk k+1
+ * and validates the entries of chunk k-1, while a parser thread parses
+ * chunk k. Parsing is the larger part of the work (docs/performance.md), so
+ * the two threads are about equally busy. The parser thread copies each
+ * entry, and each line it rejects, into batches (psc_batch: the entries'
+ * slices into the parser's scratch are copied, those into the chunk are
+ * kept), which go round VB_SLOTS slots back to the caller. A batch holds
+ * lines of one chunk only, and the last batch of a chunk says so; the
+ * caller refills a buffer once it has validated every batch of the chunk in
+ * it.
+ *
+ * Reads that come back short (a pipe, a socket): whatever writes into it
+ * may be slower than we are, and must not wait while the caller validates.
+ * Then the caller's thread only reads, and the second thread parses and
+ * validates; it hands each chunk's buffer back when done with it.
+ *
+ * Either way the chunks go round VP_INPUTS buffers; the caller moves the
+ * unfinished last line of one into the next, as one thread moves it to the
+ * front. The parser belongs to the second thread until the join, the
+ * validator and the findings list to the thread that validates. So the
  * findings and their order are those of one thread (tests/test_stream.c
  * compares them). */
 enum { VP_INPUTS = 3, VB_SLOTS = 4, VB_BATCH = 1024 };
@@ -1234,6 +1248,9 @@ typedef struct vpipe {
     vbatch slot[VB_SLOTS];
     bool preset;             /* chunk 0 was given to psc_parser_reset() already */
     uint64_t taken;          /* the caller's: batches validated */
+    /* the parser thread validates too (reads came back short): with these */
+    psc_validator *v;
+    psc_diag_list *diags;
     /* where the parser stopped: 0, or (1 + chunk) << 1 | past `# EOF` */
     atomic_uint_least64_t stop;
 } vpipe;
@@ -1299,6 +1316,18 @@ static psc_status vb_parse_chunk(vpipe *vp, uint64_t seq)
     return PSC_OK;
 }
 
+/* Second thread, validating too: parse and validate chunk `seq`.
+ * PSC_OK or PSC_E_NOMEM. */
+static psc_status vb_check_chunk(vpipe *vp, uint64_t seq)
+{
+    const size_t i = seq % VP_INPUTS;
+    psc_parser_continue(vp->p, vp->chunk[i], vp->len[i], vp->final[i]);
+    psc_status st = drain(vp->p, vp->v, vp->diags);
+    if (st == PSC_OK && psc_parser_stopped(vp->p))
+        atomic_store(&vp->stop, (seq + 1) << 1 | (psc_parser_stopped_past_eof(vp->p) ? 1u : 0u));
+    return st;
+}
+
 static void *vb_parser(void *arg)
 {
     vpipe *vp = arg;
@@ -1307,7 +1336,9 @@ static void *vb_parser(void *arg)
         /* chunks the caller read before it saw the parser stop are
          * skipped, as one thread would not have read them */
         if (!atomic_load(&vp->stop))
-            st = vb_parse_chunk(vp, seq);
+            st = vp->v ? vb_check_chunk(vp, seq) : vb_parse_chunk(vp, seq);
+        if (vp->v)
+            psc_handoff_release(&vp->h, st); /* the buffer is free again */
     }
     psc_handoff_close(&vp->hv, st);
     return NULL;
@@ -1357,11 +1388,14 @@ static int vb_stopped(vpipe *vp, uint64_t validated)
     return s & 1u ? 2 : 1;
 }
 
-/* Start the parser thread. False when it could not be started (the caller
- * then goes on in its own thread). */
-static bool vb_start(vpipe *vp, psc_parser *p)
+/* Start the parser thread; it also validates, with v and diags, unless v
+ * is NULL. False when it could not be started (the caller then goes on in
+ * its own thread). */
+static bool vb_start(vpipe *vp, psc_parser *p, psc_validator *v, psc_diag_list *diags)
 {
     memset(vp, 0, sizeof *vp);
+    vp->v = v;
+    vp->diags = diags;
     for (size_t i = 0; i < VB_SLOTS; i++)
         psc_batch_init(&vp->slot[i].b);
     vp->p = p;
@@ -1375,16 +1409,19 @@ static bool vb_start(vpipe *vp, psc_parser *p)
 }
 
 /* Caller: make the parser thread end (it may be waiting for a chunk or for
- * a free slot), join it, release the slots. */
-static void vb_stop(vpipe *vp)
+ * a free slot), join it, release the slots. The failure of the second
+ * thread when it validated, else PSC_OK (the caller sees the parser
+ * thread's failures in the batches). */
+static psc_status vb_stop(vpipe *vp)
 {
     psc_handoff_fail(&vp->hv, PSC_E_NOMEM); /* only wakes it: the caller is done */
-    psc_handoff_stop(&vp->h);
+    psc_status st = psc_handoff_stop(&vp->h);
     psc_handoff_destroy(&vp->hv);
     for (size_t i = 0; i < VB_SLOTS; i++) {
         psc_batch_release(&vp->slot[i].b);
         psc_free(vp->slot[i].errs);
     }
+    return vp->v ? st : PSC_OK;
 }
 
 psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts *opts,
@@ -1407,7 +1444,7 @@ psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts
     size_t errors_before = diags->nerrors;
     psc_status rc;
     vpipe vp;
-    if (o.max_threads != 1 && len >= pipeline_min && vb_start(&vp, p)) {
+    if (o.max_threads != 1 && len >= pipeline_min && vb_start(&vp, p, NULL, NULL)) {
         /* the parser thread makes batches of the buffer while this one
          * validates them, as psc_validate_stream() does with one chunk */
         vp.chunk[0] = buf;
@@ -1416,7 +1453,7 @@ psc_status psc_validate_buffer(const char *buf, size_t len, const psc_parse_opts
         vp.preset = true;
         psc_handoff_publish(&vp.h);
         rc = vb_validate_chunk(&vp, v, diags);
-        vb_stop(&vp);
+        (void)vb_stop(&vp);
     } else {
         rc = drain(p, v, diags);
     }
@@ -1450,6 +1487,8 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
     psc_status rc = PSC_OK;
     size_t have = 0;
     bool eof = false, started = false;
+    /* a read that came back short, and input after it: a pipe or socket */
+    bool short_read = false, paced = false;
     int stopped = 0;
     size_t errors_before = diags->nerrors;
     if (!buf || !p) {
@@ -1466,6 +1505,8 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
             }
             if (r == 0)
                 eof = true;
+            paced |= short_read && r > 0;
+            short_read |= (size_t)r < cap - have;
             have += (size_t)r;
             if (memchr(buf + have - (size_t)r, '\n', (size_t)r) && have >= stream_chunk)
                 break;
@@ -1495,7 +1536,9 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                 bool ok = true;
                 for (size_t i = 1; i < VP_INPUTS && ok; i++)
                     ok = (ins[i] = psc_malloc(cap)) != NULL;
-                piped = ok && vb_start(&vp, p);
+                if (split_mode)
+                    paced = split_mode == 2;
+                piped = ok && vb_start(&vp, p, paced ? v : NULL, paced ? diags : NULL);
             }
         }
         size_t complete;
@@ -1526,10 +1569,17 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
             published++;
             if (final)
                 break;
+            next = published % VP_INPUTS;
+            if (vp.v) {
+                /* the buffer is free once the second thread is done with
+                 * the chunk it held, VP_INPUTS chunks ago */
+                if ((rc = psc_handoff_claim(&vp.h, published)) != PSC_OK)
+                    goto out;
+                stopped = vb_stopped(&vp, published);
+            }
             /* the next buffer holds chunk published - VP_INPUTS: validate
              * up to it */
-            next = published % VP_INPUTS;
-            while (!stopped && validated + VP_INPUTS - 1 < published) {
+            while (!vp.v && !stopped && validated + VP_INPUTS - 1 < published) {
                 if ((rc = vb_validate_chunk(&vp, v, diags)) != PSC_OK)
                     goto out;
                 stopped = vb_stopped(&vp, ++validated);
@@ -1557,19 +1607,20 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
         buf = ins[cur];
     }
     /* the chunks still on their way */
-    while (piped && !stopped && validated < published) {
+    while (piped && !vp.v && !stopped && validated < published) {
         if ((rc = vb_validate_chunk(&vp, v, diags)) != PSC_OK)
             goto out;
         stopped = vb_stopped(&vp, ++validated);
     }
     if (piped) {
         piped = false;
-        vb_stop(&vp);
+        if ((rc = vb_stop(&vp)) != PSC_OK)
+            goto out;
     }
     rc = finish_validation(p, v, diags, errors_before);
 out:
     if (piped)
-        vb_stop(&vp);
+        (void)vb_stop(&vp);
     psc_validator_free(v);
     psc_parser_free(p);
     for (size_t i = 0; i < VP_INPUTS; i++)

@@ -307,15 +307,19 @@ typedef long (*psc_read_fn)(void *ctx, char *buf, size_t cap, psc_error *err);
  * when it is known.
  *
  * Threads: when the input is longer than one chunk (and opts->max_threads
- * is not 1), the call starts a second thread that parses chunk k while the
- * calling thread reads chunk k+1 and validates the entries of chunk k-1,
- * which the parsing thread hands over in batches of 1024 (copied where they
- * point into the parser's scratch memory). The thread is joined before the
- * call returns; if it cannot be started, the caller's thread does it all.
- * @p rd is only called from the calling thread. The findings and their
- * order are the same; the chunk buffers are three instead of one, and the
- * batches take about 2 MiB; when the parser stops at a limit, up to two
- * more chunks may have been read (and are not parsed).
+ * is not 1), the call starts a second thread and splits the work by how
+ * @p rd returns. When it fills what was asked (a file), the second thread
+ * parses chunk k while the calling thread reads chunk k+1 and validates the
+ * entries of chunk k-1, which the second thread hands over in batches of
+ * 1024 (copied where they point into the parser's scratch memory; about
+ * 2 MiB). When it returns less and more follows (a pipe, a socket, whose
+ * writer may be slower than the validation), the calling thread only reads,
+ * so that the writer never waits for it, and the second thread parses and
+ * validates. The thread is joined before the call returns; if it cannot be
+ * started, the calling thread does it all. @p rd is only called from the
+ * calling thread. The findings and their order are the same either way;
+ * the chunk buffers are three instead of one; when the parser stops at a
+ * limit, up to two more chunks may have been read (and are not parsed).
  * @return PSC_OK no error finding; PSC_E_SYNTAX at least one; PSC_E_IO when
  *         @p rd failed (@p err describes it); PSC_E_NOMEM.
  */
