@@ -1618,19 +1618,9 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
     psc_status st = ins[0] ? PSC_OK : PSC_E_NOMEM;
     while (st == PSC_OK) {
         char *buf = ins[cur];
-        /* fill the buffer up to a line end past the chunk size */
-        while (!eof && have < cap) {
-            long r = rd(ctx, buf + have, cap - have, err);
-            if (r < 0) {
-                st = PSC_E_IO;
-                break;
-            }
-            if (r == 0)
-                eof = true;
-            have += (size_t)r;
-            if (memchr(buf + have - (size_t)r, '\n', (size_t)r) && have >= chunk)
-                break;
-        }
+        /* up to a line end past the chunk size */
+        bool paced = false;
+        st = psc_stream_fill(rd, ctx, buf, cap, &have, &eof, &paced, err);
         if (st != PSC_OK)
             break;
         if (!started) {
@@ -1652,16 +1642,7 @@ psc_status psc_model_parse_stream(psc_read_fn rd, void *ctx, const psc_parse_opt
                 piped = pipe_start(&pl, &x);
             }
         }
-        size_t complete = have;
-        if (!eof) {
-            /* whole lines only; a full buffer without a line end is a line
-             * over the limit, which the parser reports (BAD-INPUTS A1) */
-            for (size_t i = have; i > 0; i--)
-                if (buf[i - 1] == '\n') {
-                    complete = i;
-                    break;
-                }
-        }
+        const size_t complete = psc_stream_complete(buf, have, eof);
         psc_parser_continue(x.p, buf, complete, eof);
         if (piped) {
             const span in = {buf, buf + complete};

@@ -28,6 +28,17 @@ bool psc_parser_stopped_past_eof(const psc_parser *p);
  * killed by SIGPIPE for the lines nobody parses. The reader's own limit
  * (--max-size of a pipe) still applies. PSC_OK or PSC_E_IO. */
 psc_status psc_stream_drain(psc_read_fn rd, void *ctx, char *buf, size_t cap, psc_error *err);
+/* The input of the streaming functions: read through rd into buf, which
+ * holds *have bytes and cap in all, until a line end past the chunk size
+ * (psc_stream_chunk_size), a full buffer or the end (*eof). *paced becomes
+ * true once a read came back short and more followed (a pipe or a socket,
+ * not a file). PSC_OK or PSC_E_IO (err describes it). */
+psc_status psc_stream_fill(psc_read_fn rd, void *ctx, char *buf, size_t cap, size_t *have,
+                           bool *eof, bool *paced, psc_error *err);
+/* Bytes of buf (have bytes) to parse now: whole lines, or all of them at
+ * the end of the input (eof) or when a full buffer holds no line end (a
+ * line over the limit, which the parser reports: BAD-INPUTS A1, A14). */
+size_t psc_stream_complete(const char *buf, size_t have, bool eof);
 /* Number of the next line; stream offset of the next unread byte. */
 uint64_t psc_parser_line(const psc_parser *p);
 uint64_t psc_parser_offset(const psc_parser *p);

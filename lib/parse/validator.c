@@ -1166,6 +1166,34 @@ psc_status psc_stream_drain(psc_read_fn rd, void *ctx, char *buf, size_t cap, ps
     }
 }
 
+psc_status psc_stream_fill(psc_read_fn rd, void *ctx, char *buf, size_t cap, size_t *have,
+                           bool *eof, bool *paced, psc_error *err)
+{
+    bool short_read = false;
+    while (!*eof && *have < cap) {
+        long r = rd(ctx, buf + *have, cap - *have, err);
+        if (r < 0)
+            return PSC_E_IO;
+        if (r == 0)
+            *eof = true;
+        *paced |= short_read && r > 0;
+        short_read |= (size_t)r < cap - *have;
+        *have += (size_t)r;
+        if (memchr(buf + *have - (size_t)r, '\n', (size_t)r) && *have >= stream_chunk)
+            break;
+    }
+    return PSC_OK;
+}
+
+size_t psc_stream_complete(const char *buf, size_t have, bool eof)
+{
+    if (!eof)
+        for (size_t i = have; i > 0; i--)
+            if (buf[i - 1] == '\n')
+                return i;
+    return have;
+}
+
 size_t psc_stream_chunk_size(void)
 {
     return stream_chunk;
@@ -1487,8 +1515,7 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
     psc_status rc = PSC_OK;
     size_t have = 0;
     bool eof = false, started = false;
-    /* a read that came back short, and input after it: a pipe or socket */
-    bool short_read = false, paced = false;
+    bool paced = false; /* a pipe or a socket (psc_stream_fill) */
     int stopped = 0;
     size_t errors_before = diags->nerrors;
     if (!buf || !p) {
@@ -1496,20 +1523,9 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
         goto out;
     }
     for (;;) {
-        /* fill the buffer */
-        while (!eof && have < cap) {
-            long r = rd(ctx, buf + have, cap - have, err);
-            if (r < 0) {
-                rc = PSC_E_IO;
-                goto out;
-            }
-            if (r == 0)
-                eof = true;
-            paced |= short_read && r > 0;
-            short_read |= (size_t)r < cap - have;
-            have += (size_t)r;
-            if (memchr(buf + have - (size_t)r, '\n', (size_t)r) && have >= stream_chunk)
-                break;
+        if (psc_stream_fill(rd, ctx, buf, cap, &have, &eof, &paced, err) != PSC_OK) {
+            rc = PSC_E_IO;
+            goto out;
         }
         if (!started) {
             started = true;
@@ -1541,25 +1557,8 @@ psc_status psc_validate_stream(psc_read_fn rd, void *ctx, const psc_parse_opts *
                 piped = ok && vb_start(&vp, p, paced ? v : NULL, paced ? diags : NULL);
             }
         }
-        size_t complete;
-        bool final = eof;
-        if (final) {
-            complete = have;
-        } else {
-            const char *last = NULL;
-            for (size_t i = have; i > 0; i--)
-                if (buf[i - 1] == '\n') {
-                    last = buf + i - 1;
-                    break;
-                }
-            if (!last) {
-                /* no line end in a full buffer: the line is over the limit;
-                 * the parser reports it and stops (BAD-INPUTS A1, A14) */
-                complete = have;
-            } else {
-                complete = (size_t)(last - buf) + 1;
-            }
-        }
+        const bool final = eof;
+        const size_t complete = psc_stream_complete(buf, have, eof);
         size_t next = cur;
         if (piped) {
             vp.chunk[cur] = buf;
