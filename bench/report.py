@@ -79,6 +79,11 @@ def cli_row(raw):
     row["series_s"] = raw["series"] / t if t > 0 else None
     row["peak_rss_mib"] = max(r["rss_kib"] for r in runs) / 1024
     row["cpu_s"] = statistics.median(r["cpu_s"] for r in runs)
+    # the measured program's own user and sys seconds and minor page faults
+    # (GNU time), for the split of the scaling costs
+    for k in ("user_s", "sys_s", "minflt"):
+        vals = [r.get(k) for r in runs]
+        row[k] = statistics.median(vals) if all(v is not None for v in vals) else None
     return row
 
 
@@ -237,6 +242,21 @@ class Report:
                 # one family grown tenfold (a tenth of the series, then all)
                 ent[pre + "ratio_one_family_over_10"] = (spm["one_family"] / spm["one_family_10"]
                                                          if spm["one_family"] and spm["one_family_10"] else None)
+            # the 1 GB run against the main one, split: user and sys seconds
+            # per MB, minor page faults per MB, and sys microseconds per
+            # fault (the kernel's price of a fresh page, which is not ours)
+            big, main = self.get(ids["1000"]), self.get(main_id)
+            split = None
+            if big and main and all(r.get(k) for r in (big, main) for k in ("user_s", "sys_s", "minflt")):
+                per = {n: {k: r[k] / (r["bytes"] / 1e6) for k in ("user_s", "sys_s", "minflt")}
+                       for n, r in (("main", main), ("1000", big))}
+                split = {"per_mb": per,
+                         "user_ratio": per["1000"]["user_s"] / per["main"]["user_s"],
+                         "sys_ratio": per["1000"]["sys_s"] / per["main"]["sys_s"],
+                         "faults_ratio": per["1000"]["minflt"] / per["main"]["minflt"],
+                         "sys_us_per_fault": {n: r["sys_s"] / r["minflt"] * 1e6
+                                              for n, r in (("main", main), ("1000", big))}}
+            ent["split_1000_over_main"] = split
             out.append(ent)
         return out
 
@@ -390,6 +410,23 @@ class Report:
                   f"{fmt(e[pre + 'ratio_main_over_10'], '.2f')} | {fmt(e[pre + 'ratio_1000_over_main'], '.2f')} | "
                   f"{fmt(e[pre + 'ratio_one_family_over_10'], '.2f')} | "
                   f"{fmt(e[pre + 'ratio_one_family_over_main'], '.2f')} |")
+            w("")
+        if any(e.get("split_1000_over_main") for e in self.scaling):
+            w(f"The 1 GB runs against the {main} MB ones, split: the program's user and sys seconds and "
+              "minor page faults per MB, and the kernel's sys time per fault:")
+            w("")
+            w(f"| command | user s/MB, {main} MB | 1 GB | 1G/{main} | sys s/MB, {main} MB | 1 GB | 1G/{main} | "
+              f"faults/MB, {main} MB | 1 GB | 1G/{main} | sys us/fault, {main} MB | 1 GB |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for e in self.scaling:
+                sp = e.get("split_1000_over_main")
+                if not sp:
+                    continue
+                a, b = sp["per_mb"]["main"], sp["per_mb"]["1000"]
+                w(f"| {e['command']} | {a['user_s']:.5f} | {b['user_s']:.5f} | {sp['user_ratio']:.2f} | "
+                  f"{a['sys_s']:.5f} | {b['sys_s']:.5f} | {sp['sys_ratio']:.2f} | "
+                  f"{a['minflt']:.0f} | {b['minflt']:.0f} | {sp['faults_ratio']:.2f} | "
+                  f"{sp['sys_us_per_fault']['main']:.2f} | {sp['sys_us_per_fault']['1000']:.2f} |")
             w("")
         sc = m.get("scrape", {})
         w(f"Scrape of {sc.get('targets', 200)} local targets, --parallel {sc.get('parallel', 16)} "
