@@ -789,6 +789,10 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                                "label 'le' is reserved for the buckets of histogram '%s'",
                                nm(a, sizeof a, fname, flen))))
                     return st;
+                /* rejected, but counted with the metric it belongs to: as
+                 * a metric of its own it would add findings that are not
+                 * true of the input (no +Inf bucket, _count without _sum) */
+                excl = psc_fp_add(excl, h);
             }
         } else if (name_is(l->name, "quantile")) {
             if (kind == PSC_SAMPLE_QUANTILE) {
@@ -802,6 +806,7 @@ static psc_status on_sample(psc_validator *v, const psc_entry *ent)
                                "label 'quantile' is reserved for the quantiles of summary '%s'",
                                nm(a, sizeof a, fname, flen))))
                     return st;
+                excl = psc_fp_add(excl, h); /* as for le above */
             }
         } else if (kind == PSC_SAMPLE_STATE && l->name.len == flen && memcmp(l->name.ptr, fname, flen) == 0) {
             state = l->value;
